@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ledger
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/akashi-ledger/akashi/ledger/verify"
+)
+
+func TestOptionsValidation(t *testing.T) {
+	s, v := testKeys()
+	skey, vkey, _ := note.GenerateKey(nil, "other.example/log")
+	os, _ := note.NewSigner(skey)
+	ov, _ := note.NewVerifier(vkey)
+	for _, tc := range []struct {
+		name  string
+		mod   func(*Options)
+		field string
+	}{
+		{"no origin", func(o *Options) { o.Origin = "" }, "Origin"},
+		{"no signer", func(o *Options) { o.Signer = nil }, "Signer"},
+		{"no verifier", func(o *Options) { o.Verifier = nil }, "Verifier"},
+		{"signer named otherwise", func(o *Options) { o.Signer, o.Verifier = os, ov }, "Signer"},
+		{"verifier of another key", func(o *Options) { o.Verifier = ov }, "Verifier"},
+		{"negative batch", func(o *Options) { o.MaxBatchSize = -1 }, "MaxBatchSize"},
+		{"pending bytes below payload", func(o *Options) { o.MaxPendingBytes = 10 }, "MaxPendingBytes"},
+		{"batch bytes below payload", func(o *Options) { o.MaxBatchBytes = 10 }, "MaxBatchBytes"},
+		{"memtable too small for batches", func(o *Options) { o.MemTableSize = 1 << 20 }, "MemTableSize"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Origin: testOrigin, Signer: s, Verifier: v}
+			tc.mod(&o)
+			_, err := Open(context.Background(), t.TempDir(), o)
+			if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("Open(%s) = %v, want ErrInvalidOptions naming %s", tc.name, err, tc.field)
+			}
+		})
+	}
+}
+
+func TestOpenWithAnotherKeyRefused(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, nil)
+	if _, err := l.Append(t.Context(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	skey, vkey, _ := note.GenerateKey(nil, testOrigin)
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	o := testOptions()
+	o.Signer, o.Verifier = s, v
+	if _, err := Open(context.Background(), dir, o); !errors.Is(err, ErrCorrupt) || !errors.Is(err, verify.ErrBadSignature) {
+		t.Fatalf("Open with another key = %v, want ErrCorrupt and ErrBadSignature", err)
+	}
+}
+
+// TestPushback stalls the sequencer through its clock, fills the queue and
+// checks that the next append is refused at once with ErrPushback, then
+// that everything admitted is committed when the sequencer resumes.
+func TestPushback(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	stalled := make(chan struct{})
+	l := openTest(t, t.TempDir(), func(o *Options) {
+		o.MaxPending = 4
+		o.Now = func() time.Time {
+			once.Do(func() { close(stalled) })
+			<-release
+			return time.Now()
+		}
+	})
+	defer l.Close()
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	start := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.Append(ctx, []byte("x"))
+			errs <- err
+		}()
+	}
+	start() // taken by the sequencer, which stalls in Now
+	<-stalled
+	for range 4 { // fill the queue
+		start()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(l.queue) < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := l.Append(ctx, []byte("y")); !errors.Is(err, ErrPushback) {
+		t.Fatalf("Append on a full queue = %v, want ErrPushback", err)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("admitted append failed: %v", err)
+		}
+	}
+	if got := l.Size(); got != 5 {
+		t.Errorf("Size() = %d, want 5", got)
+	}
+}
+
+func TestPendingBytesBound(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	stalled := make(chan struct{})
+	l := openTest(t, t.TempDir(), func(o *Options) {
+		o.MaxPayloadSize = 1000
+		o.MaxPendingBytes = 2500
+		o.MaxBatchBytes = 4096
+		o.Now = func() time.Time {
+			once.Do(func() { close(stalled) })
+			<-release
+			return time.Now()
+		}
+	})
+	defer l.Close()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Append(context.Background(), make([]byte, 1000)) }()
+	}
+	<-stalled
+	deadline := time.Now().Add(5 * time.Second)
+	for l.pendingBytes.Load() < 2000 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := l.Append(t.Context(), make([]byte, 1000)); !errors.Is(err, ErrPushback) {
+		t.Errorf("Append over the byte bound = %v, want ErrPushback", err)
+	}
+	close(release)
+	wg.Wait()
+}
+
+func TestCloseFailsQueuedAndLater(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	if _, err := l.Append(t.Context(), []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(t.Context(), []byte("b")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Append after Close = %v, want ErrClosed", err)
+	}
+	if _, err := l.Entry(t.Context(), 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Entry after Close = %v, want ErrClosed", err)
+	}
+	if err := l.Close(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestCloseUnderLoad(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok []*verify.Receipt
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				r, err := l.Append(ctx, payload(w*100000+i))
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Append = %v", err)
+					return
+				}
+				mu.Lock()
+				ok = append(ok, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	// Everything acknowledged before Close is there after reopening.
+	l2 := openTest(t, l.db.Opts().Dir, nil)
+	defer l2.Close()
+	for _, r := range ok {
+		e, err := l2.Entry(ctx, r.Index)
+		if err != nil || e.LeafHash != r.LeafHash {
+			t.Fatalf("acknowledged entry %d: %v (leaf %v, want %v)", r.Index, err, e.LeafHash, r.LeafHash)
+		}
+	}
+	if _, err := l2.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWithhold(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	defer l.Close()
+	ctx := t.Context()
+	var receipts []*verify.Receipt
+	for i := range 10 {
+		r, err := l.Append(ctx, payload(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, r)
+	}
+	if err := l.Withhold(ctx, 4, "court order 2026-123"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := l.Entry(ctx, 4)
+	if err != nil || e.Payload != nil || e.Withheld != "court order 2026-123" {
+		t.Fatalf("Entry(4) = payload %q, withheld %q, %v", e.Payload, e.Withheld, err)
+	}
+	st, err := l.Verify(ctx)
+	if err != nil || st.Withheld != 1 {
+		t.Fatalf("Verify() = %+v, %v; want 1 withheld and no error", st, err)
+	}
+	cp, _ := verify.OpenCheckpoint(l.Checkpoint(), testOrigin, l.Verifier())
+	p, err := l.InclusionProof(ctx, 4, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.VerifyInclusion(4, cp.Size, receipts[4].LeafHash, p, cp.Root); err != nil {
+		t.Fatalf("proof of a withheld entry: %v", err)
+	}
+	var seen []bool
+	err = l.Entries(ctx, 0, 10, func(e Entry) error {
+		seen = append(seen, e.Payload == nil)
+		return nil
+	})
+	if err != nil || len(seen) != 10 || !seen[4] || seen[3] {
+		t.Fatalf("Entries = %v, %v", seen, err)
+	}
+	got, err := l.EntryByLeafHash(ctx, receipts[7].LeafHash)
+	if err != nil || got.Index != 7 {
+		t.Fatalf("EntryByLeafHash = %d, %v", got.Index, err)
+	}
+	if ch, err := l.ChainHead(ctx, 10); err != nil || ch != receipts[9].ChainHash {
+		t.Fatalf("ChainHead(10) = %v, %v; want %v", ch, err, receipts[9].ChainHash)
+	}
+}
+
+func TestTimeNeverGoesBackwards(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Unix(2000, 0)
+	l := openTest(t, t.TempDir(), func(o *Options) {
+		o.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(-time.Second) // a clock running backwards
+			return clock
+		}
+	})
+	defer l.Close()
+	var last int64
+	for i := range 5 {
+		r, err := l.Append(t.Context(), payload(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := verify.ParseHeader(r.Header)
+		if h.Time < last {
+			t.Fatalf("entry %d time %d < previous %d", i, h.Time, last)
+		}
+		last = h.Time
+	}
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"flag"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/akashi-ledger/akashi/ledger/verify"
+)
+
+var (
+	benchRate    = flag.Int("ledger.rate", 20000, "appends per second offered by BenchmarkAppendAtRate (open loop)")
+	benchEntries = flag.Int("ledger.entries", 1000000, "log size for BenchmarkInclusionProof and BenchmarkAppendRSS")
+)
+
+// BenchmarkAppend measures durable appends of 1 KiB payloads by 1, 16 and
+// 256 concurrent callers: throughput and the receipt latency they see.
+func BenchmarkAppend(b *testing.B) {
+	for _, callers := range []int{1, 16, 256} {
+		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
+			l := openTest(b, b.TempDir(), nil)
+			defer l.Close()
+			work := make(chan int, callers)
+			lat := make([][]time.Duration, callers)
+			var wg sync.WaitGroup
+			for c := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := make([]byte, 1024)
+					for i := range work {
+						binary.BigEndian.PutUint64(p, uint64(i))
+						t0 := time.Now()
+						if _, err := l.Append(context.Background(), p); err != nil {
+							b.Error(err)
+						}
+						lat[c] = append(lat[c], time.Since(t0))
+					}
+				}()
+			}
+			start := time.Now()
+			i := 0
+			for b.Loop() {
+				work <- i
+				i++
+			}
+			close(work)
+			wg.Wait()
+			reportThroughput(b, i, time.Since(start), slices.Concat(lat...))
+
+		})
+	}
+}
+
+func reportThroughput(b *testing.B, n int, el time.Duration, lat []time.Duration) {
+	b.ReportMetric(float64(n)/el.Seconds(), "entries/s")
+	reportLatency(b, lat)
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkAppendAtRate offers appends of 1 KiB at a fixed rate (open loop,
+// -ledger.rate per second) and reports the receipt latency, measured from
+// the moment each append was due, so a stall is not hidden.
+func BenchmarkAppendAtRate(b *testing.B) {
+	l := openTest(b, b.TempDir(), nil)
+	defer l.Close()
+	interval := time.Second / time.Duration(*benchRate)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	i := 0
+	for b.Loop() {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			p := make([]byte, 1024)
+			binary.BigEndian.PutUint64(p, uint64(i))
+			if _, err := l.Append(context.Background(), p); err != nil {
+				b.Error(err)
+			}
+			d := time.Since(due)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}(i)
+		i++
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.ReportMetric(float64(i)/el.Seconds(), "entries/s")
+	reportLatency(b, lat)
+}
+
+// fillLog appends n entries of size bytes with many callers.
+func fillLog(b *testing.B, l *Log, n, size int) {
+	var wg sync.WaitGroup
+	next := make(chan int, 1024)
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, size)
+			for i := range next {
+				binary.BigEndian.PutUint64(p, uint64(i))
+				if _, err := l.Append(context.Background(), p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// BenchmarkInclusionProof measures inclusion proofs for random entries of
+// a log of -ledger.entries entries, on one core and on all of them.
+func BenchmarkInclusionProof(b *testing.B) {
+	l := openTest(b, b.TempDir(), nil)
+	defer l.Close()
+	fillLog(b, l, *benchEntries, 64)
+	size := l.Size()
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(1, 1))
+		start := time.Now()
+		n := 0
+		for b.Loop() {
+			if _, err := l.InclusionProof(ctx, rng.Uint64N(size), size); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "proofs/s")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		work := make(chan uint64, 1024)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					if _, err := l.InclusionProof(ctx, i, size); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+		}
+		rng := rand.New(rand.NewPCG(2, 2))
+		start := time.Now()
+		n := 0
+		for b.Loop() {
+			work <- rng.Uint64N(size)
+			n++
+		}
+		close(work)
+		wg.Wait()
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "proofs/s")
+	})
+}
+
+// BenchmarkVerify measures a full Verify of 100,000 entries of 1 KiB and,
+// in the same run, single-core SHA-256 over the same header and payload
+// bytes; the ratio is Verify's share of raw hashing speed.
+func BenchmarkVerify(b *testing.B) {
+	l := openTest(b, b.TempDir(), nil)
+	defer l.Close()
+	fillLog(b, l, 100000, 1024)
+	ctx := context.Background()
+	var data [][]byte
+	l.Entries(ctx, 0, l.Size(), func(e Entry) error {
+		data = append(data, e.Header, e.Payload)
+		return nil
+	})
+	var bytes uint64
+	var verifyTime, shaTime time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		st, err := l.Verify(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		verifyTime += time.Since(t0)
+		bytes += st.Bytes
+		t0 = time.Now()
+		for _, d := range data {
+			sha256.Sum256(d)
+		}
+		shaTime += time.Since(t0)
+	}
+	verifyRate := float64(bytes) / verifyTime.Seconds() / 1e6
+	shaRate := float64(bytes) / shaTime.Seconds() / 1e6
+	b.ReportMetric(verifyRate, "verify-MB/s")
+	b.ReportMetric(shaRate, "sha256-MB/s")
+	b.ReportMetric(verifyRate/shaRate, "ratio")
+}
+
+// BenchmarkAppendRSS appends -ledger.entries entries of 1 KiB with 256
+// callers and reports the process's peak RSS. Run it alone in its process
+// (-run '^$' -bench AppendRSS) so the peak is its own.
+func BenchmarkAppendRSS(b *testing.B) {
+	for b.Loop() {
+		l := openTest(b, b.TempDir(), nil)
+		start := time.Now()
+		fillLog(b, l, *benchEntries, 1024)
+		b.ReportMetric(float64(*benchEntries)/time.Since(start).Seconds(), "entries/s")
+		if err := l.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}
+
+// peakRSSMiB reads the process's peak resident set size (VmHWM).
+func peakRSSMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+var _ = verify.HeaderSize

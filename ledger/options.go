@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ledger
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Defaults for Options. Zero fields of an Options value take these.
+const (
+	// DefaultMaxBatchSize bounds the number of entries committed in one
+	// Badger transaction.
+	DefaultMaxBatchSize = 1024
+	// DefaultMaxBatchBytes bounds the payload bytes committed in one
+	// transaction; it must stay well below Badger's transaction limit
+	// (15% of the memtable size).
+	DefaultMaxBatchBytes = 4 << 20
+	// DefaultMaxBatchDelay is the longest the sequencer keeps gathering
+	// appends that are still arriving before it seals a batch while the
+	// store is idle; it seals as soon as they stop coming. Batches also form
+	// from the appends that arrive while the previous batch is being made
+	// durable (group commit). A negative value means never wait.
+	DefaultMaxBatchDelay = time.Millisecond
+	// DefaultMaxPending bounds the appends queued for the sequencer; beyond
+	// it Append fails fast with ErrPushback.
+	DefaultMaxPending = 8192
+	// DefaultMaxPendingBytes bounds the payload bytes queued for the sequencer.
+	DefaultMaxPendingBytes = 64 << 20
+	// DefaultMaxPayloadSize bounds one payload.
+	DefaultMaxPayloadSize = 1 << 20
+	// DefaultTileCacheSize is the number of full tiles, with their inner
+	// tree levels (16 KiB each), kept in memory for proofs.
+	DefaultTileCacheSize = 2048
+	// DefaultGCInterval is how often Badger's value log is garbage collected.
+	DefaultGCInterval = 10 * time.Minute
+	// DefaultMemTableSize is Badger's memtable size. With DefaultNumMemtables
+	// it bounds the memory that buffered writes use.
+	DefaultMemTableSize = 32 << 20
+	// DefaultNumMemtables is the number of memtables Badger keeps.
+	DefaultNumMemtables = 3
+	// DefaultBlockCacheSize is the size of Badger's block cache.
+	DefaultBlockCacheSize = 32 << 20
+	// DefaultValueThreshold is the value size from which Badger keeps values
+	// in its value log rather than in the LSM tree: payloads, tiles and entry
+	// bundles go to the value log, keys and small values stay in the LSM
+	// tree, which keeps compaction cheap (measured in docs/BENCHMARKS.md).
+	DefaultValueThreshold = 512
+)
+
+// Options configure a Log. Origin, Signer and Verifier are required; every
+// other field has a default, documented with its Default* constant.
+type Options struct {
+	// Origin is the log's name, the first line of every checkpoint, such as
+	// "akashi.example.jp/ledger". It must equal the signer's key name.
+	Origin string
+	// Signer signs checkpoints: an Ed25519 signed-note key named Origin.
+	Signer note.Signer
+	// Verifier is the public half of Signer. Open uses it to check the
+	// checkpoints it finds, so a store written with another key is refused.
+	Verifier note.Verifier
+
+	MaxBatchSize    int
+	MaxBatchBytes   int
+	MaxBatchDelay   time.Duration
+	MaxPending      int
+	MaxPendingBytes int
+	MaxPayloadSize  int
+	TileCacheSize   int
+	GCInterval      time.Duration
+	MemTableSize    int64
+	NumMemtables    int
+	BlockCacheSize  int64
+	ValueThreshold  int64
+
+	// Now is the clock used for integration times; time.Now when nil.
+	// Integration times never go backwards, whatever the clock does.
+	Now func() time.Time
+	// Logger receives the log's and Badger's messages; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// withDefaults returns o with zero fields set to their defaults, or an
+// error naming the first field that cannot be used.
+func (o Options) withDefaults() (Options, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxBatchSize, DefaultMaxBatchSize)
+	def(&o.MaxBatchBytes, DefaultMaxBatchBytes)
+	def(&o.MaxPending, DefaultMaxPending)
+	def(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	def(&o.MaxPayloadSize, DefaultMaxPayloadSize)
+	def(&o.TileCacheSize, DefaultTileCacheSize)
+	def(&o.NumMemtables, DefaultNumMemtables)
+	switch {
+	case o.MaxBatchDelay == 0:
+		o.MaxBatchDelay = DefaultMaxBatchDelay
+	case o.MaxBatchDelay < 0:
+		o.MaxBatchDelay = 0
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.ValueThreshold == 0 {
+		o.ValueThreshold = DefaultValueThreshold
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	bad := func(field string, got any, want string) (Options, error) {
+		return Options{}, fmt.Errorf("%w: %s: got %v, want %s", ErrInvalidOptions, field, got, want)
+	}
+	switch {
+	case o.Origin == "":
+		return bad("Origin", `""`, "the log's name")
+	case o.Signer == nil:
+		return bad("Signer", "nil", "an Ed25519 signed-note signer")
+	case o.Verifier == nil:
+		return bad("Verifier", "nil", "the signer's verifier")
+	case o.Signer.Name() != o.Origin:
+		return bad("Signer", "key named "+o.Signer.Name(), "a key named after the origin "+o.Origin)
+	case o.Verifier.Name() != o.Signer.Name() || o.Verifier.KeyHash() != o.Signer.KeyHash():
+		return bad("Verifier", o.Verifier.Name(), "the verifier of the signer's key")
+	case o.MaxBatchSize < 0:
+		return bad("MaxBatchSize", o.MaxBatchSize, "> 0")
+	case o.MaxPending < 0:
+		return bad("MaxPending", o.MaxPending, "> 0")
+	case o.MaxPayloadSize < 0:
+		return bad("MaxPayloadSize", o.MaxPayloadSize, "> 0")
+	case o.MaxPendingBytes < o.MaxPayloadSize:
+		return bad("MaxPendingBytes", o.MaxPendingBytes, fmt.Sprintf(">= MaxPayloadSize (%d)", o.MaxPayloadSize))
+	case o.MaxBatchBytes < o.MaxPayloadSize:
+		return bad("MaxBatchBytes", o.MaxBatchBytes, fmt.Sprintf(">= MaxPayloadSize (%d)", o.MaxPayloadSize))
+	case o.TileCacheSize < 0:
+		return bad("TileCacheSize", o.TileCacheSize, ">= 0")
+	case o.GCInterval < 0:
+		return bad("GCInterval", o.GCInterval, "> 0")
+	case o.NumMemtables < 1:
+		return bad("NumMemtables", o.NumMemtables, ">= 1")
+	case o.BlockCacheSize < 0:
+		return bad("BlockCacheSize", o.BlockCacheSize, ">= 0")
+	}
+	// A batch also writes its keys, tiles, bundles and checkpoint; Badger
+	// refuses transactions over 15% of the memtable.
+	if need := batchBudget(o); need > o.MemTableSize*15/100 {
+		return bad("MemTableSize", o.MemTableSize, fmt.Sprintf(">= %d for batches of %d entries and %d bytes", need*100/15+1, o.MaxBatchSize, o.MaxBatchBytes))
+	}
+	return o, nil
+}
+
+// batchBudget is an upper bound on what one batch adds to a Badger
+// transaction, by Badger's own accounting (key, value and per-entry meta):
+// payloads with their keys and leaf-hash index entries, the level-0 tiles and
+// entry bundles the batch fills, one tile per higher level, and the checkpoint.
+func batchBudget(o Options) int64 {
+	const perEntry = 2 * (9 + 8 + 32 + 64)
+	const tileAndBundle = 32*256 + 256*(2+83) + 2*64
+	n := int64(o.MaxBatchSize)
+	return int64(o.MaxBatchBytes) + n*perEntry + (n/256+2)*tileAndBundle + 8*(32*256+64) + 4096
+}

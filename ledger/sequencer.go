@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/akashi-ledger/akashi/ledger/verify"
+)
+
+// Group commit.
+//
+// Append queues a request and waits. The sequencer goroutine takes requests
+// from the queue in order and adds each to the open batch as it arrives:
+// it assigns the index, encodes the header, hashes the leaf and the chain,
+// extends the tree and the entry bundle, and stages the writes in the
+// batch's Badger transaction. When the committer is free it seals the open
+// batch (tiles, bundles, signed checkpoint, state) and hands it over; the
+// committer commits the transaction with a synced write and only then
+// publishes the new tree head and answers the batch's callers. So while one
+// batch is being made durable the next one is being formed and hashed, and
+// batch size follows the load: a lone caller pays one fsync per append,
+// many callers share them.
+//
+// If a commit fails, nothing of the batch is visible; the sequencer fails
+// the batch it was forming on top of it too, reloads its state from the
+// store, and carries on.
+
+// request is one Append waiting for its batch.
+type request struct {
+	payload []byte
+	digest  verify.Hash
+	done    chan struct{} // closed when the fields below are set
+
+	index  uint64
+	header []byte
+	leaf   verify.Hash
+	chain  verify.Hash
+	pub    *published
+	err    error
+}
+
+// batch is a group of requests committed in one transaction.
+type batch struct {
+	reqs   []*request
+	writes []write // staged here, not in a badger.Txn: opening one waits for the commit in flight
+	bytes  int
+	pub    *published // the tree head after the batch, set when sealed
+}
+
+type write struct{ key, value []byte }
+
+func (b *batch) set(key, value []byte) { b.writes = append(b.writes, write{key, value}) }
+
+// seqState is the sequencer's view of the log, ahead of what is published
+// by the batches it is forming and committing.
+type seqState struct {
+	st      state
+	rng     *compact.Range
+	bundle  []byte // the partial entry bundle st.Size/256
+	dirty   []*fatTile
+	bundles map[uint64][]byte // bundles to write with the open batch
+}
+
+func (s *seqState) reset(st state, rng *compact.Range, bundle []byte) {
+	*s = seqState{st: st, rng: rng, bundle: bundle, bundles: map[uint64][]byte{}}
+}
+
+// Append adds payload to the log and returns its receipt once the batch
+// holding it is durable. The payload is copied. If ctx ends first, Append
+// returns the context's error, and the payload may or may not be committed.
+func (l *Log) Append(ctx context.Context, payload []byte) (*verify.Receipt, error) {
+	if len(payload) == 0 || len(payload) > l.opts.MaxPayloadSize {
+		return nil, fmt.Errorf("%w: payload of %d bytes, want 1 to %d", ErrTooLarge, len(payload), l.opts.MaxPayloadSize)
+	}
+	r := &request{payload: bytes.Clone(payload), digest: verify.PayloadDigest(payload), done: make(chan struct{})}
+	if err := l.enqueue(r); err != nil {
+		return nil, err
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("append abandoned, it may still be committed: %w", ctx.Err())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	p, err := l.tree.inclusion(r.index, r.pub.Size)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d is committed, but its inclusion proof failed: %w", r.index, err)
+	}
+	return &verify.Receipt{
+		Index:      r.index,
+		Header:     r.header,
+		LeafHash:   r.leaf,
+		ChainHash:  r.chain,
+		Checkpoint: r.pub.checkpoint,
+		Proof:      p,
+	}, nil
+}
+
+// enqueue admits a request to the sequencer's queue or pushes back.
+func (l *Log) enqueue(r *request) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	n := int64(len(r.payload))
+	if l.pendingBytes.Add(n) > int64(l.opts.MaxPendingBytes) {
+		l.pendingBytes.Add(-n)
+		return fmt.Errorf("%w: %d payload bytes pending", ErrPushback, l.opts.MaxPendingBytes)
+	}
+	select {
+	case l.queue <- r:
+		return nil
+	default:
+		l.pendingBytes.Add(-n)
+		return fmt.Errorf("%w: %d appends pending", ErrPushback, l.opts.MaxPending)
+	}
+}
+
+// finish answers a request.
+func (l *Log) finish(r *request, err error) {
+	r.err = err
+	l.pendingBytes.Add(-int64(len(r.payload)))
+	r.payload = nil
+	close(r.done)
+}
+
+// sequence is the sequencer goroutine.
+//
+// A batch is sealed when the committer is free. Before sealing, the
+// sequencer takes in every append waiting in the queue and, as long as
+// more keep arriving (the callers answered by the last commit coming back)
+// and for at most MaxBatchDelay, keeps gathering them, yielding the
+// processor so that they can. So a lone caller is not kept waiting, and a
+// crowd of callers is gathered into one batch instead of splitting into
+// cohorts that each pay for an fsync. (Timers are too coarse for this on
+// many machines: the wait is a loop of yields, not a sleep.)
+func (l *Log) sequence() {
+	defer l.wg.Done()
+	defer close(l.commitCh)
+	var (
+		open    *batch
+		held    *request // did not fit the open batch
+		idle    = true   // the committer is free
+		broken  bool     // a batch failed; reload the state once the committer is idle
+		lastErr error    // why the state could not be reloaded
+		retry   time.Time
+	)
+	fail := func(err error) {
+		l.abort(open, err)
+		open, broken = nil, true
+	}
+	full := func() bool {
+		return open != nil && (held != nil || len(open.reqs) >= l.opts.MaxBatchSize)
+	}
+	add := func(r *request) {
+		if open == nil {
+			open = &batch{}
+		}
+		if len(open.reqs) > 0 && open.bytes+len(r.payload) > l.opts.MaxBatchBytes {
+			held = r
+			return
+		}
+		if err := l.add(open, r); err != nil {
+			l.finish(r, err)
+			fail(err)
+		}
+	}
+	// drain takes in the appends waiting in the queue; it reports how many.
+	drain := func() int {
+		n := 0
+		for !full() {
+			select {
+			case r := <-l.queue:
+				add(r)
+				n++
+			default:
+				return n
+			}
+		}
+		return n
+	}
+	gather := func() {
+		deadline := time.Now().Add(l.opts.MaxBatchDelay)
+		for drain() > 0 || l.opts.MaxBatchDelay > 0 && yieldThenDrain(drain) {
+			if full() || open == nil || !time.Now().Before(deadline) {
+				return
+			}
+		}
+	}
+	for {
+		if broken && idle && time.Now().After(retry) {
+			if lastErr = l.reload(); lastErr == nil {
+				broken = false
+			} else {
+				retry = time.Now().Add(time.Second)
+			}
+		}
+		if open != nil && idle {
+			gather()
+			if open == nil { // an add failed
+				continue
+			}
+			if err := l.seal(open); err != nil {
+				fail(err)
+				continue
+			}
+			l.commitCh <- open
+			open, idle = nil, false
+			if held != nil {
+				r := held
+				held = nil
+				add(r)
+			}
+			continue
+		}
+		var queue chan *request
+		if !full() && (!broken || idle) {
+			queue = l.queue
+		}
+		select {
+		case r := <-queue:
+			if broken {
+				// The store could not be read back: refuse until it can.
+				l.finish(r, fmt.Errorf("%w: the log cannot reload its state: %w", ErrStorage, lastErr))
+				continue
+			}
+			add(r)
+		case err := <-l.committed:
+			idle = true
+			if err != nil {
+				// The batch being formed was built on the failed one.
+				fail(err)
+			}
+		case <-l.closing:
+			l.drain(open, held, idle, broken)
+			return
+		}
+	}
+}
+
+// yieldThenDrain lets other goroutines run, then drains; it reports
+// whether anything arrived.
+func yieldThenDrain(drain func() int) bool {
+	runtime.Gosched()
+	return drain() > 0
+}
+
+// drain commits the open batch at Close and fails everything still queued.
+func (l *Log) drain(open *batch, held *request, idle, broken bool) {
+	if !idle {
+		if err := <-l.committed; err != nil {
+			broken = true
+		}
+	}
+	if open != nil {
+		if broken {
+			l.abort(open, ErrClosed)
+		} else if err := l.seal(open); err != nil {
+			l.abort(open, err)
+		} else {
+			l.commitCh <- open
+			<-l.committed
+		}
+	}
+	if held != nil {
+		l.finish(held, ErrClosed)
+	}
+	for {
+		select {
+		case r := <-l.queue:
+			l.finish(r, ErrClosed)
+		default:
+			return
+		}
+	}
+}
+
+// abort fails every request of a batch that will not be committed. The
+// sequencer's state is then stale and must be reloaded.
+func (l *Log) abort(b *batch, err error) {
+	if b == nil {
+		return
+	}
+	for _, r := range b.reqs {
+		l.finish(r, err)
+	}
+}
+
+// reload restores the sequencer's state from the store after a failure.
+// The committer must be idle.
+func (l *Log) reload() error {
+	err := l.recover(context.Background())
+	if err != nil {
+		l.log.Error("ledger: reloading state after a failed batch", "err", err)
+	}
+	return err
+}
+
+// add stages one request in the open batch.
+func (l *Log) add(b *batch, r *request) error {
+	s := &l.seq
+	i := s.st.Size
+	now := l.opts.Now().UnixNano()
+	now = max(now, s.st.LastTime, 0)
+	h := verify.Header{Index: i, Time: now, PayloadDigest: r.digest, PrevChain: s.st.ChainHead}
+	enc := h.Marshal()
+	leaf := verify.LeafHash(enc)
+	b.set(payloadKey(i), r.payload)
+	b.set(leafKey(leaf), binary.BigEndian.AppendUint64(nil, i))
+	var putErr error
+	err := s.rng.Append(leaf[:], func(id compact.NodeID, hash []byte) {
+		if putErr != nil {
+			return
+		}
+		t, err := l.tree.put(id.Level, id.Index, verify.Hash(hash))
+		if err != nil {
+			putErr = err
+			return
+		}
+		if !t.dirty {
+			t.dirty = true
+			s.dirty = append(s.dirty, t)
+		}
+	})
+	if err = cmpErr(err, putErr); err != nil {
+		return err
+	}
+	s.bundle = verify.AppendBundleEntry(s.bundle, enc)
+	if i%verify.TileWidth == verify.TileWidth-1 {
+		s.bundles[i/verify.TileWidth] = s.bundle
+		s.bundle = nil
+	}
+	s.st.Size++
+	s.st.ChainHead = verify.ChainHash(h.PrevChain, leaf)
+	s.st.LastTime = now
+	r.index, r.header, r.leaf, r.chain = i, enc, leaf, s.st.ChainHead
+	b.reqs = append(b.reqs, r)
+	b.bytes += len(r.payload)
+	return nil
+}
+
+func cmpErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("ledger: extending the tree: %w", err)
+		}
+	}
+	return nil
+}
+
+// seal stages the batch's tiles, bundles, checkpoint and state.
+func (l *Log) seal(b *batch) error {
+	s := &l.seq
+	for _, t := range s.dirty {
+		t.dirty = false
+		b.set(tileKey(t.level, t.index), t.data())
+	}
+	s.dirty = s.dirty[:0]
+	if len(s.bundle) > 0 {
+		s.bundles[s.st.Size/verify.TileWidth] = bytes.Clone(s.bundle)
+	}
+	for n, data := range s.bundles {
+		b.set(bundleKey(n), data)
+	}
+	clear(s.bundles)
+	root, err := verify.RootFromRange(s.rng)
+	if err != nil {
+		return err
+	}
+	s.st.Root = root
+	signed, err := verify.SignCheckpoint(verify.Checkpoint{Origin: l.opts.Origin, Size: s.st.Size, Root: root}, l.opts.Signer)
+	if err != nil {
+		return err
+	}
+	b.set(checkpointKey(s.st.Size), signed)
+	b.set(stateKey, encodeState(s.st))
+	b.pub = &published{state: s.st, checkpoint: signed}
+	return nil
+}
+
+// write commits a batch's writes in one transaction with a synced write.
+func (l *Log) write(b *batch) error {
+	txn := l.db.NewTransaction(true)
+	defer txn.Discard()
+	for _, w := range b.writes {
+		if err := txn.Set(w.key, w.value); err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
+}
+
+// commit is the committer goroutine: it makes each sealed batch durable,
+// publishes its tree head and answers its callers.
+func (l *Log) commit() {
+	defer l.wg.Done()
+	for b := range l.commitCh {
+		err := l.write(b)
+		if err != nil {
+			err = fmt.Errorf("%w: committing entries %d to %d: %w", ErrStorage, b.reqs[0].index, b.pub.Size-1, err)
+			l.log.Error("ledger: batch failed", "err", err)
+			for _, r := range b.reqs {
+				l.finish(r, err)
+			}
+		} else {
+			l.pub.Store(b.pub)
+			for _, r := range b.reqs {
+				r.pub = b.pub
+				l.finish(r, nil)
+			}
+		}
+		l.committed <- err
+	}
+}
