@@ -76,6 +76,15 @@ type Options struct {
 	BlockCacheSize  int64
 	ValueThreshold  int64
 
+	// Hook, if set, takes part in sequencing: it may refuse entries and
+	// writes index keys in their batch's transaction. See Hook.
+	Hook Hook
+
+	// OnCommit, if set, is called by the committer after each batch is
+	// durable, with its number of entries, its payload bytes and the time
+	// its commit took (for metrics). It must not block.
+	OnCommit func(entries, bytes int, took time.Duration)
+
 	// Now is the clock used for integration times; time.Now when nil.
 	// Integration times never go backwards, whatever the clock does.
 	Now func() time.Time

@@ -36,6 +36,7 @@ import (
 // request is one Append waiting for its batch.
 type request struct {
 	payload []byte
+	arg     any
 	digest  verify.Hash
 	done    chan struct{} // closed when the fields below are set
 
@@ -49,6 +50,7 @@ type request struct {
 
 // batch is a group of requests committed in one transaction.
 type batch struct {
+	seq    uint64 // numbers the batches a sequencer forms
 	reqs   []*request
 	writes []write // staged here, not in a badger.Txn: opening one waits for the commit in flight
 	bytes  int
@@ -62,6 +64,8 @@ func (b *batch) set(key, value []byte) { b.writes = append(b.writes, write{key, 
 // seqState is the sequencer's view of the log, ahead of what is published
 // by the batches it is forming and committing.
 type seqState struct {
+	view    hookView // index keys for the hook
+	batches uint64   // batches formed so far
 	st      state
 	rng     *compact.Range
 	bundle  []byte // the partial entry bundle st.Size/256
@@ -70,20 +74,55 @@ type seqState struct {
 }
 
 func (s *seqState) reset(st state, rng *compact.Range, bundle []byte) {
-	*s = seqState{st: st, rng: rng, bundle: bundle, bundles: map[uint64][]byte{}}
+	s.view.close()
+	*s = seqState{st: st, rng: rng, bundle: bundle, bundles: map[uint64][]byte{}, batches: s.batches}
+	s.view.overlay = map[string]staged{}
 }
 
 // Append adds payload to the log and returns its receipt once the batch
 // holding it is durable. The payload is copied. If ctx ends first, Append
 // returns the context's error, and the payload may or may not be committed.
 func (l *Log) Append(ctx context.Context, payload []byte) (*verify.Receipt, error) {
+	return l.AppendWith(ctx, payload, nil)
+}
+
+// AppendWith is Append with an argument for the Hook, which sees it when
+// it sequences the entry. An error from the Hook is returned unchanged.
+func (l *Log) AppendWith(ctx context.Context, payload []byte, arg any) (*verify.Receipt, error) {
+	p, err := l.Submit(payload, arg)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is an append admitted to the sequencer's queue.
+type Pending struct {
+	l *Log
+	r *request
+}
+
+// Submit admits an append to the sequencer's queue and returns at once.
+// Appends are sequenced in the order they are submitted, so a caller that
+// submits several and waits for them later keeps their order while their
+// commits are shared. It fails fast with ErrPushback when the queue is
+// full, and with ErrTooLarge or ErrClosed.
+func (l *Log) Submit(payload []byte, arg any) (*Pending, error) {
 	if len(payload) == 0 || len(payload) > l.opts.MaxPayloadSize {
 		return nil, fmt.Errorf("%w: payload of %d bytes, want 1 to %d", ErrTooLarge, len(payload), l.opts.MaxPayloadSize)
 	}
-	r := &request{payload: bytes.Clone(payload), digest: verify.PayloadDigest(payload), done: make(chan struct{})}
+	r := &request{payload: bytes.Clone(payload), arg: arg, digest: verify.PayloadDigest(payload), done: make(chan struct{})}
 	if err := l.enqueue(r); err != nil {
 		return nil, err
 	}
+	return &Pending{l: l, r: r}, nil
+}
+
+// Wait waits until the append is durable and returns its receipt. If ctx
+// ends first, Wait returns the context's error, and the entry may or may
+// not be committed.
+func (p *Pending) Wait(ctx context.Context) (*verify.Receipt, error) {
+	r := p.r
 	select {
 	case <-r.done:
 	case <-ctx.Done():
@@ -92,7 +131,7 @@ func (l *Log) Append(ctx context.Context, payload []byte) (*verify.Receipt, erro
 	if r.err != nil {
 		return nil, r.err
 	}
-	p, err := l.tree.inclusion(r.index, r.pub.Size)
+	proof, err := p.l.tree.inclusion(r.index, r.pub.Size)
 	if err != nil {
 		return nil, fmt.Errorf("entry %d is committed, but its inclusion proof failed: %w", r.index, err)
 	}
@@ -102,7 +141,7 @@ func (l *Log) Append(ctx context.Context, payload []byte) (*verify.Receipt, erro
 		LeafHash:   r.leaf,
 		ChainHash:  r.chain,
 		Checkpoint: r.pub.checkpoint,
-		Proof:      p,
+		Proof:      proof,
 	}, nil
 }
 
@@ -155,7 +194,14 @@ func (l *Log) sequence() {
 		broken  bool     // a batch failed; reload the state once the committer is idle
 		lastErr error    // why the state could not be reloaded
 		retry   time.Time
+		// committedSeq is the sequence number of the batch in the
+		// committer, and so of the last committed one once it is idle.
+		committedSeq uint64
 	)
+	defer l.seq.view.close()
+	if l.opts.Hook != nil {
+		l.seq.view.refresh(l.db, 0)
+	}
 	fail := func(err error) {
 		l.abort(open, err)
 		open, broken = nil, true
@@ -165,13 +211,18 @@ func (l *Log) sequence() {
 	}
 	add := func(r *request) {
 		if open == nil {
-			open = &batch{}
+			l.seq.batches++
+			open = &batch{seq: l.seq.batches}
 		}
 		if len(open.reqs) > 0 && open.bytes+len(r.payload) > l.opts.MaxBatchBytes {
 			held = r
 			return
 		}
-		if err := l.add(open, r); err != nil {
+		refused, err := l.add(open, r)
+		if refused != nil {
+			l.finish(r, refused)
+		}
+		if err != nil {
 			l.finish(r, err)
 			fail(err)
 		}
@@ -202,6 +253,9 @@ func (l *Log) sequence() {
 		if broken && idle && time.Now().After(retry) {
 			if lastErr = l.reload(); lastErr == nil {
 				broken = false
+				if l.opts.Hook != nil {
+					l.seq.view.refresh(l.db, committedSeq)
+				}
 			} else {
 				retry = time.Now().Add(time.Second)
 			}
@@ -216,6 +270,7 @@ func (l *Log) sequence() {
 				continue
 			}
 			l.commitCh <- open
+			committedSeq = open.seq
 			open, idle = nil, false
 			if held != nil {
 				r := held
@@ -241,6 +296,8 @@ func (l *Log) sequence() {
 			if err != nil {
 				// The batch being formed was built on the failed one.
 				fail(err)
+			} else if l.opts.Hook != nil {
+				l.seq.view.refresh(l.db, committedSeq)
 			}
 		case <-l.closing:
 			l.drain(open, held, idle, broken)
@@ -307,10 +364,21 @@ func (l *Log) reload() error {
 	return err
 }
 
-// add stages one request in the open batch.
-func (l *Log) add(b *batch, r *request) error {
+// add stages one request in the open batch. It returns refused when the
+// Hook refuses the request (the batch is unharmed), and err when the batch
+// cannot go on.
+func (l *Log) add(b *batch, r *request) (refused, err error) {
 	s := &l.seq
 	i := s.st.Size
+	var index []KV
+	if l.opts.Hook != nil {
+		if s.view.snap == nil {
+			return nil, fmt.Errorf("%w: no snapshot of the index", ErrStorage)
+		}
+		if index, err = l.opts.Hook.Sequence(&s.view, i, r.payload, r.arg); err != nil {
+			return err, nil
+		}
+	}
 	now := l.opts.Now().UnixNano()
 	now = max(now, s.st.LastTime, 0)
 	h := verify.Header{Index: i, Time: now, PayloadDigest: r.digest, PrevChain: s.st.ChainHead}
@@ -318,8 +386,12 @@ func (l *Log) add(b *batch, r *request) error {
 	leaf := verify.LeafHash(enc)
 	b.set(payloadKey(i), r.payload)
 	b.set(leafKey(leaf), binary.BigEndian.AppendUint64(nil, i))
+	for _, kv := range index {
+		b.set(indexKeyOf(kv.Key), kv.Value)
+		s.view.overlay[string(kv.Key)] = staged{value: kv.Value, batch: b.seq}
+	}
 	var putErr error
-	err := s.rng.Append(leaf[:], func(id compact.NodeID, hash []byte) {
+	err = s.rng.Append(leaf[:], func(id compact.NodeID, hash []byte) {
 		if putErr != nil {
 			return
 		}
@@ -334,7 +406,7 @@ func (l *Log) add(b *batch, r *request) error {
 		}
 	})
 	if err = cmpErr(err, putErr); err != nil {
-		return err
+		return nil, err
 	}
 	s.bundle = verify.AppendBundleEntry(s.bundle, enc)
 	if i%verify.TileWidth == verify.TileWidth-1 {
@@ -347,7 +419,7 @@ func (l *Log) add(b *batch, r *request) error {
 	r.index, r.header, r.leaf, r.chain = i, enc, leaf, s.st.ChainHead
 	b.reqs = append(b.reqs, r)
 	b.bytes += len(r.payload)
-	return nil
+	return nil, nil
 }
 
 func cmpErr(errs ...error) error {
@@ -406,7 +478,11 @@ func (l *Log) write(b *batch) error {
 func (l *Log) commit() {
 	defer l.wg.Done()
 	for b := range l.commitCh {
+		start := time.Now()
 		err := l.write(b)
+		if err == nil && l.opts.OnCommit != nil {
+			l.opts.OnCommit(len(b.reqs), b.bytes, time.Since(start))
+		}
 		if err != nil {
 			err = fmt.Errorf("%w: committing entries %d to %d: %w", ErrStorage, b.reqs[0].index, b.pub.Size-1, err)
 			l.log.Error("ledger: batch failed", "err", err)

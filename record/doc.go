@@ -3,9 +3,10 @@
 // Package record holds the pure rules of the Akashi record schema that are
 // shared by the ledger server and the client SDK: identifiers and their
 // check digits, currencies, dates and periods, and commitments to
-// personal data. It has no I/O and no dependencies outside the standard
-// library; apart from [NewSalt] and [NewPayeeID] every function is
-// deterministic.
+// personal data, strict decoding and validation of statements and records,
+// and statement signatures. It has no I/O; it depends only on the standard
+// library, protobuf and the generated schema (gen/akashi/v1). Apart from
+// [NewSalt] and [NewPayeeID] every function is deterministic.
 //
 // # Errors
 //

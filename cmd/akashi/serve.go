@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/akashi-ledger/akashi"
+	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
+	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/server"
+	"github.com/akashi-ledger/akashi/server/gateway"
+)
+
+// Defaults of akashi serve.
+const (
+	defaultDataDir  = "./akashi-data"
+	defaultGRPCAddr = "127.0.0.1:9090"
+	defaultHTTPAddr = "127.0.0.1:8080"
+	defaultOrigin   = "akashi.localhost/log"
+	// maxMessageBytes bounds a gRPC message; a statement is at most 64 KiB.
+	maxMessageBytes = 1 << 20
+)
+
+// serveConfig is what akashi serve runs with.
+type serveConfig struct {
+	DataDir  string
+	GRPCAddr string
+	HTTPAddr string
+	Origin   string
+	TLSCert  string
+	TLSKey   string
+	Demo     bool
+	// DemoDisbursements is the number of demo disbursements.
+	DemoDisbursements int
+	LogLevel          slog.Level
+
+	// For tests: called once both listeners are bound, and a hook to tune
+	// the ledger.
+	ready         func(grpcAddr, httpAddr net.Addr)
+	ledgerOptions func(*ledger.Options)
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c serveConfig
+	fs.StringVar(&c.DataDir, "data", defaultDataDir, "data folder: the Badger store and the log's keys")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "gRPC listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "HTTP listen address (REST API, tlog-tiles, metrics)")
+	fs.StringVar(&c.Origin, "origin", "", "the log's origin, its name in checkpoints; set when the log is created (default "+defaultOrigin+")")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners; required unless both listen on loopback")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&c.Demo, "demo", false, "fill an empty log with a synthetic demo dataset")
+	fs.IntVar(&c.DemoDisbursements, "demo-disbursements", 3000, "number of demo disbursements")
+	verbose := fs.Bool("v", false, "log every request")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: akashi serve [flags]\n\nRuns the ledger: the gRPC API, the REST API and the C2SP tlog-tiles API.\nOn first start it creates the log and its signing key in the data folder.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	c.LogLevel = slog.LevelInfo
+	if *verbose {
+		c.LogLevel = slog.LevelDebug
+	}
+	return serve(ctx, c, stdout, stderr)
+}
+
+// serve runs the server until ctx ends, then drains in-flight requests and
+// closes the store.
+func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err error) {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	var tlsConf *tls.Config
+	switch {
+	case c.TLSCert != "" || c.TLSKey != "":
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return fmt.Errorf("loading --tls-cert and --tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	default:
+		for _, a := range []struct{ flag, addr string }{{"--grpc-addr", c.GRPCAddr}, {"--http-addr", c.HTTPAddr}} {
+			if !isLoopback(a.addr) {
+				return fmt.Errorf("%s %s is not a loopback address: give --tls-cert and --tls-key to serve it, plaintext is allowed on loopback only", a.flag, a.addr)
+			}
+		}
+	}
+	origin := c.Origin
+	keyPath := filepath.Join(c.DataDir, "log.key")
+	if _, err := os.Stat(keyPath); err != nil && origin == "" {
+		origin = defaultOrigin
+	}
+	key, created, err := loadOrCreateLogKey(keyPath, origin)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	batchSize := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "akashi_ledger_batch_entries", Help: "Entries per committed batch.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+	})
+	commitTime := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "akashi_ledger_commit_seconds", Help: "Time to make a batch durable.",
+		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
+	})
+	reg.MustRegister(batchSize, commitTime)
+
+	lo := ledger.Options{
+		Origin:   key.signer.Name(),
+		Signer:   key.signer,
+		Verifier: key.verifier,
+		Hook:     server.Hook(),
+		Logger:   logger,
+		OnCommit: func(entries, _ int, took time.Duration) {
+			batchSize.Observe(float64(entries))
+			commitTime.Observe(took.Seconds())
+		},
+	}
+	if c.ledgerOptions != nil {
+		c.ledgerOptions(&lo)
+	}
+	l, err := ledger.Open(ctx, filepath.Join(c.DataDir, "ledger"), lo)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "akashi_ledger_size", Help: "Entries in the log.",
+	}, func() float64 { return float64(l.Size()) }))
+
+	metrics := server.NewMetrics(reg)
+	unary, stream := server.Interceptors(logger, metrics)
+	gopts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(unary),
+		grpc.ChainStreamInterceptor(stream),
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxConcurrentStreams(1000),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.ConnectionTimeout(10 * time.Second),
+	}
+	if tlsConf != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(tlsConf)))
+	}
+	gs := grpc.NewServer(gopts...)
+	akashiv1.RegisterLedgerServiceServer(gs, server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger}))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+
+	grpcLis, err := net.Listen("tcp", c.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("--grpc-addr: %w", err)
+	}
+	httpLis, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("--http-addr: %w", err)
+	}
+	// The gateway reaches the gRPC server through an in-process pipe, so
+	// REST calls go through the same interceptors without needing a TLS
+	// client configuration.
+	pipe := bufconn.Listen(1 << 20)
+	conn, err := grpc.NewClient("passthrough:///akashi",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return pipe.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	handler, err := gateway.New(ctx, gateway.Options{
+		Conn: conn, Log: l, OpenAPI: akashi.OpenAPI, Gatherer: reg, Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	hsrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConf,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	if created {
+		fmt.Fprintf(stdout, "Created a new log %q; its key is in %s (keep it secret).\n", key.signer.Name(), keyPath)
+	}
+	fmt.Fprintf(stdout, "Akashi log %q, %d entries, data in %s\n", key.signer.Name(), l.Size(), c.DataDir)
+	fmt.Fprintf(stdout, "  gRPC:      %s\n", grpcLis.Addr())
+	fmt.Fprintf(stdout, "  REST:      %s://%s/v1/log\n", scheme, httpLis.Addr())
+	fmt.Fprintf(stdout, "  tlog-tiles %s://%s/checkpoint\n", scheme, httpLis.Addr())
+	fmt.Fprintf(stdout, "  verifier key: %s\n", key.vkey)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreClosed(gs.Serve(grpcLis)) })
+	g.Go(func() error { return ignoreClosed(gs.Serve(pipe)) })
+	g.Go(func() error {
+		if tlsConf != nil {
+			return ignoreClosed(hsrv.ServeTLS(httpLis, "", ""))
+		}
+		return ignoreClosed(hsrv.Serve(httpLis))
+	})
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	if c.ready != nil {
+		c.ready(grpcLis.Addr(), httpLis.Addr())
+	}
+	if c.Demo {
+		g.Go(func() error {
+			if err := loadDemo(gctx, conn, key.signer.Name(), c.DemoDisbursements, l, stdout); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("loading the demo dataset: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("shutting down: draining requests")
+		hs.Shutdown()
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		herr := hsrv.Shutdown(sctx)
+		stopped := make(chan struct{})
+		go func() { gs.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-sctx.Done():
+			gs.Stop()
+		}
+		return herr
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// isLoopback reports whether a listen address is on the loopback interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+var errTaken = errors.New("name taken")
+
+// uniqueNames is a Hook that lets each payload "name:…" be appended once
+// and indexes it under its name.
+type uniqueNames struct{}
+
+func (uniqueNames) Sequence(v View, index uint64, payload []byte, arg any) ([]KV, error) {
+	name, ok := bytes.CutPrefix(payload, []byte("name:"))
+	if !ok {
+		return nil, nil
+	}
+	key := append([]byte("n/"), name...)
+	if old, err := v.Get(key); err == nil {
+		return nil, fmt.Errorf("%w at index %d", errTaken, binary.BigEndian.Uint64(old))
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if arg != nil && arg.(string) == "refuse" {
+		return nil, errors.New("refused by argument")
+	}
+	return []KV{{Key: key, Value: binary.BigEndian.AppendUint64(nil, index)}}, nil
+}
+
+func TestHookOrdersAndIndexes(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, func(o *Options) { o.Hook = uniqueNames{} })
+	ctx := t.Context()
+	// Many concurrent appends of a few names: each name is appended exactly
+	// once, whatever the batching.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := map[string]int{}
+	for w := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("name:%d", w%7)
+			_, err := l.Append(ctx, []byte(name))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won[name]++
+			case errors.Is(err, errTaken):
+			default:
+				t.Errorf("Append(%s) = %v", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for name, n := range won {
+		if n != 1 {
+			t.Errorf("%s appended %d times", name, n)
+		}
+	}
+	if len(won) != 7 || l.Size() != 7 {
+		t.Fatalf("%d names appended, size %d; want 7", len(won), l.Size())
+	}
+	// A refused entry leaves no trace and uses no index.
+	if _, err := l.AppendWith(ctx, []byte("name:new"), "refuse"); err == nil || err.Error() != "refused by argument" {
+		t.Fatalf("AppendWith(refuse) = %v", err)
+	}
+	r, err := l.Append(ctx, []byte("name:new"))
+	if err != nil || r.Index != 7 {
+		t.Fatalf("Append after a refusal = %v, index %v; want index 7", err, r)
+	}
+	v, err := l.IndexGet([]byte("n/new"))
+	if err != nil || binary.BigEndian.Uint64(v) != 7 {
+		t.Fatalf("IndexGet(n/new) = %x, %v", v, err)
+	}
+	var keys []string
+	if err := l.IndexScan([]byte("n/"), func(k, _ []byte) (bool, error) {
+		keys = append(keys, string(k))
+		return true, nil
+	}); err != nil || len(keys) != 8 {
+		t.Fatalf("IndexScan = %q, %v; want 8 keys", keys, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// The index survives a restart with the log.
+	l = openTest(t, dir, func(o *Options) { o.Hook = uniqueNames{} })
+	defer l.Close()
+	if _, err := l.Append(ctx, []byte("name:new")); !errors.Is(err, errTaken) {
+		t.Fatalf("Append of a taken name after reopening = %v, want errTaken", err)
+	}
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
+	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/record"
+)
+
+// The record index, kept by the ledger's sequencer hook in the same
+// transaction as the entries (so it is never out of step with the log, and
+// can be rebuilt from the log). Keys, in the ledger's index namespace, with
+// NUL separators (ids and org-ids never contain NUL):
+//
+//	'r' publisher 0 id                → recordInfo of the record
+//	'i' id 0 publisher                → empty: who published an id
+//	'p' publisher 0 process 0 index:8 → empty: the versions of a process
+//	'P' publisher 0 process           → index:8 of the process's first record
+const (
+	idxRecord  = 'r'
+	idxID      = 'i'
+	idxVersion = 'p'
+	idxProcess = 'P'
+)
+
+func recordKey(publisher, id string) []byte {
+	return joinKey(idxRecord, publisher, id)
+}
+
+func joinKey(prefix byte, parts ...string) []byte {
+	k := []byte{prefix}
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+func versionKey(publisher, process string, index uint64) []byte {
+	k := joinKey(idxVersion, publisher, process)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, index)
+}
+
+// recordInfo is what the index keeps about a record:
+//
+//	index:8 | kind:1 | SHA-256 of the statement:32 | process id
+type recordInfo struct {
+	index   uint64
+	kind    record.Kind
+	digest  [32]byte
+	process string
+}
+
+func (ri recordInfo) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, ri.index)
+	b = append(b, byte(ri.kind))
+	b = append(b, ri.digest[:]...)
+	return append(b, ri.process...)
+}
+
+func decodeRecordInfo(b []byte) (recordInfo, error) {
+	if len(b) < 8+1+32 {
+		return recordInfo{}, fmt.Errorf("%w: record index value of %d bytes", ledger.ErrCorrupt, len(b))
+	}
+	ri := recordInfo{index: binary.BigEndian.Uint64(b), kind: record.Kind(b[8]), process: string(b[41:])}
+	copy(ri.digest[:], b[9:41])
+	return ri, nil
+}
+
+// pending is what the server hands the sequencer with a statement it has
+// decoded and validated.
+type pending struct {
+	signed    *akashiv1.SignedStatement
+	statement *akashiv1.Statement
+	digest    [32]byte // SHA-256 of the statement bytes
+}
+
+// DuplicateError reports a statement that is already in the log: the
+// append is answered with the original entry's receipt.
+type DuplicateError struct{ Index uint64 }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("the statement is already in the log at index %d", e.Index)
+}
+
+// indexHook is the ledger.Hook of the server: it checks, in log order,
+// what depends on the log's order, and writes the record index.
+type indexHook struct{}
+
+var _ ledger.Hook = indexHook{}
+
+// Sequence implements ledger.Hook.
+func (indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) ([]ledger.KV, error) {
+	p, ok := arg.(*pending)
+	if !ok { // replaying the log: decode what the server would have
+		var err error
+		if p, err = decodePending(payload); err != nil {
+			return nil, err
+		}
+	}
+	rec := p.statement.GetRecord()
+	if rec == nil {
+		return nil, nil
+	}
+	pub := rec.GetPublisher().GetId()
+	kind, _ := record.KindOf(rec)
+	get := func(key []byte) (recordInfo, bool, error) {
+		b, err := v.Get(key)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return recordInfo{}, false, nil
+		}
+		if err != nil {
+			return recordInfo{}, false, err
+		}
+		ri, err := decodeRecordInfo(b)
+		return ri, err == nil, err
+	}
+	// The id is the idempotency key: the same statement again is a retry,
+	// other content under the same id a conflict.
+	if old, found, err := get(recordKey(pub, rec.GetId())); err != nil {
+		return nil, err
+	} else if found {
+		if old.digest == p.digest {
+			return nil, &DuplicateError{Index: old.index}
+		}
+		return nil, fmt.Errorf("%w: record.id: publisher %s already published %q at index %d with different content; publish a change as a new record that amends it", ErrConflict, pub, rec.GetId(), old.index)
+	}
+	var errs record.Errors
+	processStart, processExists := []byte(nil), false
+	if b, err := v.Get(joinKey(idxProcess, pub, rec.GetProcessId())); err == nil {
+		processStart, processExists = b, true
+	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+	if rec.GetTag() == akashiv1.Tag_TAG_NEW {
+		if processExists {
+			errs = append(errs, &record.FieldError{Field: "record.process_id", Got: fmt.Sprintf("%q", rec.GetProcessId()),
+				Want: fmt.Sprintf("a new process id for a record tagged TAG_NEW (this one began at index %d; amend its records instead)", binary.BigEndian.Uint64(processStart)), Err: record.ErrOutOfRange})
+		}
+	} else {
+		old, found, err := get(recordKey(pub, rec.GetAmends()))
+		switch {
+		case err != nil:
+			return nil, err
+		case !found:
+			errs = append(errs, &record.FieldError{Field: "record.amends", Got: fmt.Sprintf("%q", rec.GetAmends()), Want: "the id of a record already published by " + pub, Err: record.ErrOutOfRange})
+		case old.process != rec.GetProcessId():
+			errs = append(errs, &record.FieldError{Field: "record.amends", Got: fmt.Sprintf("%q (process %q)", rec.GetAmends(), old.process), Want: fmt.Sprintf("a record of the same process %q", rec.GetProcessId()), Err: record.ErrOutOfRange})
+		case old.kind != kind:
+			errs = append(errs, &record.FieldError{Field: "record.amends", Got: fmt.Sprintf("%q (a %s)", rec.GetAmends(), old.kind), Want: "a record of the same kind, a " + kind.String(), Err: record.ErrOutOfRange})
+		}
+	}
+	ref := func(field string, r *akashiv1.RecordRef, want record.Kind, anyKind bool) error {
+		if r == nil {
+			return nil
+		}
+		rp := r.GetPublisher()
+		if rp == "" {
+			rp = pub
+		}
+		old, found, err := get(recordKey(rp, r.GetId()))
+		if err != nil {
+			return err
+		}
+		switch {
+		case !found:
+			errs = append(errs, &record.FieldError{Field: field, Got: fmt.Sprintf("%s/%s", rp, r.GetId()), Want: "a record already in the log", Err: record.ErrOutOfRange})
+		case !anyKind && old.kind != want:
+			errs = append(errs, &record.FieldError{Field: field, Got: fmt.Sprintf("%s/%s (a %s)", rp, r.GetId(), old.kind), Want: "a " + want.String(), Err: record.ErrOutOfRange})
+		}
+		return nil
+	}
+	if err := ref("record.request.basis_decision", rec.GetRequest().GetBasisDecision(), record.KindDecision, false); err != nil {
+		return nil, err
+	}
+	if err := ref("record.disbursement.related_request", rec.GetDisbursement().GetRelatedRequest(), record.KindRequest, false); err != nil {
+		return nil, err
+	}
+	for i, rel := range rec.GetRelated() {
+		if err := ref(fmt.Sprintf("record.related[%d].record", i), rel.GetRecord(), 0, true); err != nil {
+			return nil, err
+		}
+	}
+	if cp := rec.GetRequest().GetCompensationProgramme(); cp != "" {
+		if _, err := v.Get(joinKey(idxProcess, pub, cp)); errors.Is(err, ledger.ErrNotFound) {
+			errs = append(errs, &record.FieldError{Field: "record.request.compensation_programme", Got: fmt.Sprintf("%q", cp), Want: "the process id of a programme already published by " + pub, Err: record.ErrOutOfRange})
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	info := recordInfo{index: index, kind: kind, digest: p.digest, process: rec.GetProcessId()}
+	kvs := []ledger.KV{
+		{Key: recordKey(pub, rec.GetId()), Value: info.encode()},
+		{Key: joinKey(idxID, rec.GetId(), pub), Value: []byte{}},
+		{Key: versionKey(pub, rec.GetProcessId(), index), Value: []byte{}},
+	}
+	if !processExists {
+		kvs = append(kvs, ledger.KV{Key: joinKey(idxProcess, pub, rec.GetProcessId()), Value: binary.BigEndian.AppendUint64(nil, index)})
+	}
+	return kvs, nil
+}
+
+// decodePending decodes a stored payload as the server does when it
+// appends it.
+func decodePending(payload []byte) (*pending, error) {
+	ss, err := record.DecodeSignedStatement(payload)
+	if err != nil {
+		return nil, err
+	}
+	st, err := record.DecodeStatement(ss.GetStatement())
+	if err != nil {
+		return nil, err
+	}
+	return &pending{signed: ss, statement: st, digest: sha256.Sum256(ss.GetStatement())}, nil
+}
+
+// splitIDKey returns the publisher of an 'i' key of the given id.
+func splitIDKey(key []byte, id string) (string, bool) {
+	rest, ok := bytes.CutPrefix(key, append(joinKey(idxID, id), 0))
+	return string(rest), ok
+}

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package server is Akashi's gRPC API: it decodes and validates what
+// agencies append, hands it to the ledger, and serves the log back with
+// the proofs that let anyone check it. errors.go is the only place where
+// errors become gRPC status codes.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
+	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/ledger/verify"
+	"github.com/akashi-ledger/akashi/record"
+)
+
+// Limits of the read API.
+const (
+	// DefaultPageSize is the page size of ListEntries when none is asked for.
+	DefaultPageSize = 100
+	// MaxPageSize is the largest page ListEntries returns.
+	MaxPageSize = 1000
+	// MaxVersions is the most versions GetRecord returns for a process.
+	MaxVersions = 1000
+)
+
+// Options configure a Server.
+type Options struct {
+	// VerifierKey is the log's checkpoint verifier key in signed-note
+	// format, as published by GetLogInfo.
+	VerifierKey string
+	// Logger receives the server's logs; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Server implements akashiv1.LedgerServiceServer over a ledger.Log.
+type Server struct {
+	akashiv1.UnimplementedLedgerServiceServer
+	log  *ledger.Log
+	opts Options
+	slog *slog.Logger
+}
+
+// Hook returns the ledger hook the server needs: pass it as
+// ledger.Options.Hook when opening the log the server will serve.
+func Hook() ledger.Hook { return indexHook{} }
+
+// New returns a server for l, which must have been opened with Hook().
+func New(l *ledger.Log, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{log: l, opts: opts, slog: opts.Logger}
+}
+
+func (s *Server) status(ctx context.Context, err error) error { return toStatus(ctx, s.slog, err) }
+
+// AppendRecord implements akashiv1.LedgerServiceServer.
+func (s *Server) AppendRecord(ctx context.Context, req *akashiv1.AppendRecordRequest) (*akashiv1.AppendRecordResponse, error) {
+	payload, p, err := s.prepare(req.GetStatement())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	rcpt, err := s.log.AppendWith(ctx, payload, p)
+	resp, err := s.answer(ctx, rcpt, err)
+	return resp, s.status(ctx, err)
+}
+
+// MaxStreamInFlight bounds the statements of one AppendRecords stream that
+// are submitted to the log and not yet answered.
+const MaxStreamInFlight = 512
+
+// AppendRecords implements akashiv1.LedgerServiceServer. Statements are
+// submitted to the log in the order they arrive, so a signer's sequence is
+// kept, while up to MaxStreamInFlight of them share commits; answers come
+// back in the same order.
+func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	type slot struct {
+		pos     uint64
+		pending *ledger.Pending
+		err     error
+	}
+	slots := make(chan slot, MaxStreamInFlight)
+	sent := make(chan error, 1)
+	go func() { // answers, in order
+		var err error
+		for sl := range slots {
+			if err != nil {
+				continue // drain
+			}
+			out := &akashiv1.AppendRecordsResponse{Position: sl.pos}
+			r, aerr := (*akashiv1.AppendRecordResponse)(nil), sl.err
+			if aerr == nil {
+				rcpt, werr := sl.pending.Wait(ctx)
+				r, aerr = s.answer(ctx, rcpt, werr)
+			}
+			if aerr != nil {
+				code, msg := statusParts(s.status(ctx, aerr))
+				out.ErrorCode, out.ErrorMessage = int32(code), msg
+			} else {
+				out.Receipt, out.Duplicate = r.GetReceipt(), r.GetDuplicate()
+			}
+			if err = stream.Send(out); err != nil {
+				cancel()
+			}
+		}
+		sent <- err
+	}()
+	var rerr error
+	for pos := uint64(0); ; pos++ {
+		req, err := stream.Recv()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				rerr = err
+			}
+			break
+		}
+		sl := slot{pos: pos}
+		payload, p, err := s.prepare(req.GetStatement())
+		if err != nil {
+			sl.err = err
+		} else {
+			sl.pending, sl.err = s.submit(ctx, payload, p)
+		}
+		select {
+		case slots <- sl:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(slots)
+	if err := <-sent; err != nil {
+		return err
+	}
+	if rerr != nil {
+		return rerr
+	}
+	return s.status(ctx, ctx.Err())
+}
+
+// submit submits a prepared statement, waiting while the log pushes back:
+// a stream's statements must reach the log in order.
+func (s *Server) submit(ctx context.Context, payload []byte, p *pending) (*ledger.Pending, error) {
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		lp, err := s.log.Submit(payload, p)
+		if !errors.Is(err, ledger.ErrPushback) {
+			return lp, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// prepare decodes and validates one signed record statement and returns
+// the payload to append.
+func (s *Server) prepare(ss *akashiv1.SignedStatement) ([]byte, *pending, error) {
+	if ss == nil {
+		return nil, nil, invalid("statement", "nothing", "a signed statement")
+	}
+	if err := record.ValidateSignedStatement(ss); err != nil {
+		return nil, nil, err
+	}
+	st, err := record.DecodeStatement(ss.GetStatement())
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.GetRecord() == nil {
+		return nil, nil, invalid("statement.body", bodyName(st), "a record (governance actions go to the registry service)")
+	}
+	if err := record.ValidateStatement(st); err != nil {
+		return nil, nil, err
+	}
+	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(ss)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the signed statement: %w", err)
+	}
+	return payload, &pending{signed: ss, statement: st, digest: sha256.Sum256(ss.GetStatement())}, nil
+}
+
+// answer turns the outcome of an append into a response: a statement
+// already in the log is answered with its original receipt.
+func (s *Server) answer(ctx context.Context, rcpt *verify.Receipt, err error) (*akashiv1.AppendRecordResponse, error) {
+	var dup *DuplicateError
+	if errors.As(err, &dup) {
+		r, err := s.receiptFor(ctx, dup.Index)
+		if err != nil {
+			return nil, err
+		}
+		return &akashiv1.AppendRecordResponse{Receipt: r, Duplicate: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &akashiv1.AppendRecordResponse{Receipt: receiptProto(rcpt)}, nil
+}
+
+func bodyName(st *akashiv1.Statement) string {
+	switch {
+	case st.GetGovernance() != nil:
+		return "a governance action"
+	case st.GetRecord() != nil:
+		return "a record"
+	}
+	return "no body"
+}
+
+// receiptFor builds the receipt of an entry already in the log, proved
+// against the latest checkpoint.
+func (s *Server) receiptFor(ctx context.Context, index uint64) (*akashiv1.Receipt, error) {
+	head := s.log.Head()
+	e, err := s.log.Entry(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.log.InclusionProof(ctx, index, head.Size)
+	if err != nil {
+		return nil, err
+	}
+	return receiptProto(&verify.Receipt{
+		Index:      index,
+		Header:     e.Header,
+		LeafHash:   e.LeafHash,
+		ChainHash:  verify.ChainHash(e.Parsed.PrevChain, e.LeafHash),
+		Checkpoint: head.Checkpoint,
+		Proof:      p,
+	}), nil
+}
+
+// GetEntry implements akashiv1.LedgerServiceServer.
+func (s *Server) GetEntry(ctx context.Context, req *akashiv1.GetEntryRequest) (*akashiv1.GetEntryResponse, error) {
+	size := s.log.Size()
+	e, err := s.log.Entry(ctx, req.GetIndex())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &akashiv1.GetEntryResponse{Entry: entryProto(e), TreeSize: size}, nil
+}
+
+// ListEntries implements akashiv1.LedgerServiceServer.
+func (s *Server) ListEntries(ctx context.Context, req *akashiv1.ListEntriesRequest) (*akashiv1.ListEntriesResponse, error) {
+	size := s.log.Size()
+	start := req.GetStart()
+	if t := req.GetPageToken(); t != "" {
+		var err error
+		if start, err = parsePageToken(t); err != nil {
+			return nil, s.status(ctx, err)
+		}
+	}
+	n := req.GetPageSize()
+	switch {
+	case n == 0:
+		n = DefaultPageSize
+	case n < 0 || n > MaxPageSize:
+		return nil, s.status(ctx, invalid("page_size", n, fmt.Sprintf("1 to %d", MaxPageSize)))
+	}
+	if start > size {
+		return nil, s.status(ctx, invalid("start", start, fmt.Sprintf("at most the log's size %d", size)))
+	}
+	end := min(start+uint64(n), size)
+	resp := &akashiv1.ListEntriesResponse{TreeSize: size}
+	err := s.log.Entries(ctx, start, end, func(e ledger.Entry) error {
+		resp.Entries = append(resp.Entries, entryProto(e))
+		return nil
+	})
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	if end < size {
+		resp.NextPageToken = pageToken(end)
+	}
+	return resp, nil
+}
+
+// Page tokens are opaque to clients: "e1" and the next index, base64url.
+func pageToken(next uint64) string {
+	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte("e1"), next))
+}
+
+func parsePageToken(t string) (uint64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || len(b) != 10 || string(b[:2]) != "e1" {
+		return 0, invalid("page_token", fmt.Sprintf("%.40q", t), "the next_page_token of a previous page")
+	}
+	return binary.BigEndian.Uint64(b[2:]), nil
+}
+
+// GetRecord implements akashiv1.LedgerServiceServer.
+func (s *Server) GetRecord(ctx context.Context, req *akashiv1.GetRecordRequest) (*akashiv1.GetRecordResponse, error) {
+	resp, err := s.getRecord(ctx, req)
+	return resp, s.status(ctx, err)
+}
+
+func (s *Server) getRecord(ctx context.Context, req *akashiv1.GetRecordRequest) (*akashiv1.GetRecordResponse, error) {
+	size := s.log.Size()
+	id, pub := req.GetId(), req.GetPublisher()
+	if id == "" {
+		return nil, invalid("id", `""`, "a record id")
+	}
+	if pub == "" {
+		var pubs []string
+		err := s.log.IndexScan(append(joinKey(idxID, id), 0), func(k, _ []byte) (bool, error) {
+			if p, ok := splitIDKey(k, id); ok {
+				pubs = append(pubs, p)
+			}
+			return len(pubs) < 10, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		switch len(pubs) {
+		case 0:
+			return nil, fmt.Errorf("%w: no record has id %q", ErrNotFound, id)
+		case 1:
+			pub = pubs[0]
+		default:
+			return nil, invalid("publisher", `""`, fmt.Sprintf("one of %q, which all published a record %q", pubs, id))
+		}
+	}
+	b, err := s.log.IndexGet(recordKey(pub, id))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s published no record %q", ErrNotFound, pub, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ri, err := decodeRecordInfo(b)
+	if err != nil {
+		return nil, err
+	}
+	if ri.index >= size {
+		return nil, fmt.Errorf("%w: no record has id %q", ErrNotFound, id)
+	}
+	e, err := s.log.Entry(ctx, ri.index)
+	if err != nil {
+		return nil, err
+	}
+	resp := &akashiv1.GetRecordResponse{Entry: entryProto(e), TreeSize: size}
+	prefix := append(joinKey(idxVersion, pub, ri.process), 0)
+	var versions []uint64
+	err = s.log.IndexScan(prefix, func(k, _ []byte) (bool, error) {
+		if len(k) == len(prefix)+8 {
+			if i := binary.BigEndian.Uint64(k[len(prefix):]); i < size {
+				versions = append(versions, i)
+			}
+		}
+		return len(versions) < MaxVersions, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range versions {
+		v, err := s.log.Entry(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		resp.Versions = append(resp.Versions, entryProto(v))
+	}
+	return resp, nil
+}
+
+// GetCheckpoint implements akashiv1.LedgerServiceServer.
+func (s *Server) GetCheckpoint(ctx context.Context, req *akashiv1.GetCheckpointRequest) (*akashiv1.GetCheckpointResponse, error) {
+	signed := s.log.Checkpoint()
+	if req.TreeSize != nil {
+		var err error
+		if signed, err = s.log.CheckpointAt(ctx, req.GetTreeSize()); err != nil {
+			return nil, s.status(ctx, err)
+		}
+	}
+	cp, err := verify.OpenCheckpoint(signed, s.log.Origin(), s.log.Verifier())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &akashiv1.GetCheckpointResponse{Checkpoint: string(signed), TreeSize: cp.Size, RootHash: cp.Root[:]}, nil
+}
+
+// GetInclusionProof implements akashiv1.LedgerServiceServer.
+func (s *Server) GetInclusionProof(ctx context.Context, req *akashiv1.GetInclusionProofRequest) (*akashiv1.GetInclusionProofResponse, error) {
+	resp, err := s.inclusion(ctx, req)
+	return resp, s.status(ctx, err)
+}
+
+func (s *Server) inclusion(ctx context.Context, req *akashiv1.GetInclusionProofRequest) (*akashiv1.GetInclusionProofResponse, error) {
+	size := req.GetTreeSize()
+	if size == 0 {
+		size = s.log.Size()
+	}
+	index := req.GetIndex()
+	var leaf verify.Hash
+	if lh := req.GetLeafHash(); len(lh) > 0 {
+		if len(lh) != len(leaf) {
+			return nil, invalid("leaf_hash", fmt.Sprintf("%d bytes", len(lh)), "32 bytes")
+		}
+		e, err := s.log.EntryByLeafHash(ctx, verify.Hash(lh))
+		if err != nil {
+			return nil, err
+		}
+		index, leaf = e.Index, e.LeafHash
+	} else {
+		e, err := s.log.Entry(ctx, index)
+		if err != nil {
+			return nil, err
+		}
+		leaf = e.LeafHash
+	}
+	p, err := s.log.InclusionProof(ctx, index, size)
+	if err != nil {
+		return nil, err
+	}
+	resp := &akashiv1.GetInclusionProofResponse{Index: index, LeafHash: leaf[:], TreeSize: size, Proof: hashesProto(p)}
+	if cp, err := s.log.CheckpointAt(ctx, size); err == nil {
+		resp.Checkpoint = string(cp)
+	}
+	return resp, nil
+}
+
+// GetConsistencyProof implements akashiv1.LedgerServiceServer.
+func (s *Server) GetConsistencyProof(ctx context.Context, req *akashiv1.GetConsistencyProofRequest) (*akashiv1.GetConsistencyProofResponse, error) {
+	second := req.GetSecond()
+	if second == 0 {
+		second = s.log.Size()
+	}
+	p, err := s.log.ConsistencyProof(ctx, req.GetFirst(), second)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &akashiv1.GetConsistencyProofResponse{First: req.GetFirst(), Second: second, Proof: hashesProto(p)}, nil
+}
+
+// GetLogInfo implements akashiv1.LedgerServiceServer.
+func (s *Server) GetLogInfo(ctx context.Context, _ *akashiv1.GetLogInfoRequest) (*akashiv1.GetLogInfoResponse, error) {
+	head := s.log.Head()
+	return &akashiv1.GetLogInfoResponse{
+		Origin:      s.log.Origin(),
+		VerifierKey: s.opts.VerifierKey,
+		Size:        head.Size,
+		Checkpoint:  string(head.Checkpoint),
+		RootHash:    head.Root[:],
+	}, nil
+}
+
+// entryProto renders a ledger entry, with its statement decoded for reading.
+func entryProto(e ledger.Entry) *akashiv1.Entry {
+	chain := verify.ChainHash(e.Parsed.PrevChain, e.LeafHash)
+	out := &akashiv1.Entry{
+		Index: e.Index,
+		Header: &akashiv1.EntryHeader{
+			Version:           verify.HeaderVersion,
+			Index:             e.Parsed.Index,
+			IntegratedAt:      e.Parsed.IntegrationTime().Format(time.RFC3339Nano),
+			PayloadSha256:     e.Parsed.PayloadDigest[:],
+			PreviousChainHash: e.Parsed.PrevChain[:],
+		},
+		HeaderBytes:    e.Header,
+		LeafHash:       e.LeafHash[:],
+		ChainHash:      chain[:],
+		Payload:        e.Payload,
+		WithheldReason: e.Withheld,
+	}
+	if e.Payload != nil {
+		if p, err := decodePending(e.Payload); err == nil {
+			out.KeyId, out.Statement = p.signed.GetKeyId(), p.statement
+		}
+	}
+	return out
+}
+
+func receiptProto(r *verify.Receipt) *akashiv1.Receipt {
+	cp, _ := verify.ParseCheckpoint(checkpointText(r.Checkpoint))
+	return &akashiv1.Receipt{
+		Index:          r.Index,
+		Header:         r.Header,
+		LeafHash:       r.LeafHash[:],
+		ChainHash:      r.ChainHash[:],
+		Checkpoint:     string(r.Checkpoint),
+		TreeSize:       cp.Size,
+		InclusionProof: hashesProto(r.Proof),
+	}
+}
+
+// checkpointText returns the text of a signed note, before its signatures.
+func checkpointText(signed []byte) []byte {
+	for i := 0; i+1 < len(signed); i++ {
+		if signed[i] == '\n' && signed[i+1] == '\n' {
+			return signed[:i+1]
+		}
+	}
+	return signed
+}
+
+func hashesProto(hs []verify.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
