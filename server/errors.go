@@ -14,6 +14,7 @@ import (
 	"github.com/akashi-ledger/akashi/ledger"
 	"github.com/akashi-ledger/akashi/ledger/verify"
 	"github.com/akashi-ledger/akashi/record"
+	"github.com/akashi-ledger/akashi/registry"
 )
 
 // The server's own sentinel errors; the domain packages have theirs.
@@ -26,6 +27,8 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFound reports something the log does not hold.
 	ErrNotFound = errors.New("not found")
+	// ErrRateLimited reports an agency over its rate limit.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // invalid returns an ErrInvalid error in the form "field: got X, want Y".
@@ -48,15 +51,23 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	code := codes.Internal
 	switch {
 	case errors.As(err, &fes), errors.As(err, &fe), errors.Is(err, ErrInvalid),
-		errors.Is(err, ledger.ErrTooLarge), errors.Is(err, ledger.ErrInvalidArgument):
+		errors.Is(err, ledger.ErrTooLarge), errors.Is(err, ledger.ErrInvalidArgument), errors.Is(err, record.ErrFormat):
 		code = codes.InvalidArgument
 	case errors.Is(err, ledger.ErrOutOfRange):
 		code = codes.OutOfRange
 	case errors.Is(err, ErrNotFound), errors.Is(err, ledger.ErrNotFound):
 		code = codes.NotFound
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrConflict), errors.Is(err, registry.ErrSequenceUsed), errors.Is(err, registry.ErrKeyExists):
 		code = codes.AlreadyExists
-	case errors.Is(err, ledger.ErrPushback):
+	case errors.Is(err, registry.ErrUnknownKey), errors.Is(err, registry.ErrBadSignature):
+		code = codes.Unauthenticated
+	case errors.Is(err, registry.ErrRevoked), errors.Is(err, registry.ErrWrongAgency), errors.Is(err, registry.ErrNotGovernance):
+		code = codes.PermissionDenied
+	case errors.Is(err, registry.ErrSequenceGap), errors.Is(err, registry.ErrPreviousMismatch), errors.Is(err, registry.ErrNoGovernance):
+		code = codes.FailedPrecondition
+	case errors.Is(err, registry.ErrNoSuchKey):
+		code = codes.NotFound
+	case errors.Is(err, ledger.ErrPushback), errors.Is(err, ErrRateLimited):
 		code = codes.ResourceExhausted
 	case errors.Is(err, ledger.ErrClosed), errors.Is(err, ledger.ErrStorage):
 		code = codes.Unavailable

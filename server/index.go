@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/ledger"
 	"github.com/akashi-ledger/akashi/record"
+	"github.com/akashi-ledger/akashi/registry"
 )
 
 // The record index, kept by the ledger's sequencer hook in the same
@@ -83,6 +85,8 @@ type pending struct {
 	signed    *akashiv1.SignedStatement
 	statement *akashiv1.Statement
 	digest    [32]byte // SHA-256 of the statement bytes
+	// verified is the public key the signature was checked against, or nil.
+	verified ed25519.PublicKey
 }
 
 // DuplicateError reports a statement that is already in the log: the
@@ -94,13 +98,14 @@ func (e *DuplicateError) Error() string {
 }
 
 // indexHook is the ledger.Hook of the server: it checks, in log order,
-// what depends on the log's order, and writes the record index.
-type indexHook struct{}
+// what depends on the log's order (the registry's rules, record ids,
+// references), and writes the registry and record indexes.
+type indexHook struct{ origin string }
 
 var _ ledger.Hook = indexHook{}
 
 // Sequence implements ledger.Hook.
-func (indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) ([]ledger.KV, error) {
+func (h indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) ([]ledger.KV, error) {
 	p, ok := arg.(*pending)
 	if !ok { // replaying the log: decode what the server would have
 		var err error
@@ -109,9 +114,54 @@ func (indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) 
 		}
 	}
 	rec := p.statement.GetRecord()
-	if rec == nil {
-		return nil, nil
+	// A resubmission of a statement already in the log is answered with its
+	// receipt, before its (used) sequence number is held against it.
+	var conflict error
+	if rec != nil {
+		b, err := v.Get(recordKey(rec.GetPublisher().GetId(), rec.GetId()))
+		if err == nil {
+			old, err := decodeRecordInfo(b)
+			if err != nil {
+				return nil, err
+			}
+			if old.digest == p.digest {
+				return nil, &DuplicateError{Index: old.index}
+			}
+			conflict = fmt.Errorf("%w: record.id: publisher %s already published %q at index %d with different content; publish a change as a new record that amends it", ErrConflict, rec.GetPublisher().GetId(), rec.GetId(), old.index)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return nil, err
+		}
+	} else {
+		b, err := v.Get(append([]byte{idxStatement}, p.digest[:]...))
+		if err == nil && len(b) == 8 {
+			return nil, &DuplicateError{Index: binary.BigEndian.Uint64(b)}
+		} else if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			return nil, err
+		}
 	}
+	changes, err := registry.Check(indexState{get: v.Get}, h.origin, index, registry.Statement{Signed: p.signed, Statement: p.statement, Hash: p.digest, Verified: p.verified})
+	if err != nil {
+		return nil, err
+	}
+	regKVs, err := registryKVs(changes)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return append(regKVs, ledger.KV{Key: append([]byte{idxStatement}, p.digest[:]...), Value: binary.BigEndian.AppendUint64(nil, index)}), nil
+	}
+	if conflict != nil {
+		return nil, conflict
+	}
+	kvs, err := recordKVs(v, index, rec, p.digest)
+	if err != nil {
+		return nil, err
+	}
+	return append(kvs, regKVs...), nil
+}
+
+// recordKVs checks a record's references and returns its index keys.
+func recordKVs(v ledger.View, index uint64, rec *akashiv1.Record, digest [32]byte) ([]ledger.KV, error) {
 	pub := rec.GetPublisher().GetId()
 	kind, _ := record.KindOf(rec)
 	get := func(key []byte) (recordInfo, bool, error) {
@@ -124,16 +174,6 @@ func (indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) 
 		}
 		ri, err := decodeRecordInfo(b)
 		return ri, err == nil, err
-	}
-	// The id is the idempotency key: the same statement again is a retry,
-	// other content under the same id a conflict.
-	if old, found, err := get(recordKey(pub, rec.GetId())); err != nil {
-		return nil, err
-	} else if found {
-		if old.digest == p.digest {
-			return nil, &DuplicateError{Index: old.index}
-		}
-		return nil, fmt.Errorf("%w: record.id: publisher %s already published %q at index %d with different content; publish a change as a new record that amends it", ErrConflict, pub, rec.GetId(), old.index)
 	}
 	var errs record.Errors
 	processStart, processExists := []byte(nil), false
@@ -201,7 +241,7 @@ func (indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any) 
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	info := recordInfo{index: index, kind: kind, digest: p.digest, process: rec.GetProcessId()}
+	info := recordInfo{index: index, kind: kind, digest: digest, process: rec.GetProcessId()}
 	kvs := []ledger.KV{
 		{Key: recordKey(pub, rec.GetId()), Value: info.encode()},
 		{Key: joinKey(idxID, rec.GetId(), pub), Value: []byte{}},

@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -17,12 +18,14 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/ledger"
 	"github.com/akashi-ledger/akashi/ledger/verify"
 	"github.com/akashi-ledger/akashi/record"
+	"github.com/akashi-ledger/akashi/registry"
 )
 
 // Limits of the read API.
@@ -35,11 +38,25 @@ const (
 	MaxVersions = 1000
 )
 
+// Defaults of Options.
+const (
+	// DefaultRateLimit is the sustained rate of statements each agency may
+	// append, per second.
+	DefaultRateLimit = 10000
+	// DefaultRateBurst is the burst each agency may append at once.
+	DefaultRateBurst = 20000
+)
+
 // Options configure a Server.
 type Options struct {
 	// VerifierKey is the log's checkpoint verifier key in signed-note
 	// format, as published by GetLogInfo.
 	VerifierKey string
+	// RateLimit and RateBurst bound each agency's appends (a token bucket
+	// per agency, and one for the governance key); DefaultRateLimit and
+	// DefaultRateBurst when zero.
+	RateLimit rate.Limit
+	RateBurst int
 	// Logger receives the server's logs; slog.Default when nil.
 	Logger *slog.Logger
 }
@@ -47,28 +64,35 @@ type Options struct {
 // Server implements akashiv1.LedgerServiceServer over a ledger.Log.
 type Server struct {
 	akashiv1.UnimplementedLedgerServiceServer
-	log  *ledger.Log
-	opts Options
-	slog *slog.Logger
+	log    *ledger.Log
+	opts   Options
+	slog   *slog.Logger
+	limits limiters
 }
 
-// Hook returns the ledger hook the server needs: pass it as
-// ledger.Options.Hook when opening the log the server will serve.
-func Hook() ledger.Hook { return indexHook{} }
+// Hook returns the ledger hook the server needs for the log named origin:
+// pass it as ledger.Options.Hook when opening the log the server will serve.
+func Hook(origin string) ledger.Hook { return indexHook{origin: origin} }
 
-// New returns a server for l, which must have been opened with Hook().
+// New returns a server for l, which must have been opened with Hook.
 func New(l *ledger.Log, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{log: l, opts: opts, slog: opts.Logger}
+	if opts.RateLimit == 0 {
+		opts.RateLimit = DefaultRateLimit
+	}
+	if opts.RateBurst == 0 {
+		opts.RateBurst = DefaultRateBurst
+	}
+	return &Server{log: l, opts: opts, slog: opts.Logger, limits: limiters{m: map[string]*rate.Limiter{}}}
 }
 
 func (s *Server) status(ctx context.Context, err error) error { return toStatus(ctx, s.slog, err) }
 
 // AppendRecord implements akashiv1.LedgerServiceServer.
 func (s *Server) AppendRecord(ctx context.Context, req *akashiv1.AppendRecordRequest) (*akashiv1.AppendRecordResponse, error) {
-	payload, p, err := s.prepare(req.GetStatement())
+	payload, p, err := s.prepare(req.GetStatement(), false)
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -81,10 +105,14 @@ func (s *Server) AppendRecord(ctx context.Context, req *akashiv1.AppendRecordReq
 // are submitted to the log and not yet answered.
 const MaxStreamInFlight = 512
 
+// maxVerifyBatch bounds the signatures a stream verifies in one batch.
+const maxVerifyBatch = 64
+
 // AppendRecords implements akashiv1.LedgerServiceServer. Statements are
 // submitted to the log in the order they arrive, so a signer's sequence is
 // kept, while up to MaxStreamInFlight of them share commits; answers come
-// back in the same order.
+// back in the same order. The signatures of statements that arrive
+// together are verified as a batch.
 func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
@@ -119,25 +147,70 @@ func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer
 		}
 		sent <- err
 	}()
-	var rerr error
-	for pos := uint64(0); ; pos++ {
-		req, err := stream.Recv()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				rerr = err
+	reqs := make(chan *akashiv1.AppendRecordsRequest, maxVerifyBatch)
+	recvErr := make(chan error, 1)
+	go func() { // requests, as they arrive
+		defer close(reqs)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					recvErr <- err
+				}
+				return
 			}
-			break
+			select {
+			case reqs <- req:
+			case <-ctx.Done():
+				return
+			}
 		}
-		sl := slot{pos: pos}
-		payload, p, err := s.prepare(req.GetStatement())
-		if err != nil {
-			sl.err = err
-		} else {
-			sl.pending, sl.err = s.submit(ctx, payload, p)
+	}()
+	pos := uint64(0)
+	for req := range reqs {
+		// Take what else has arrived, and verify the batch's signatures at once.
+		batch := []*akashiv1.AppendRecordsRequest{req}
+	more:
+		for len(batch) < maxVerifyBatch {
+			select {
+			case r, ok := <-reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
 		}
-		select {
-		case slots <- sl:
-		case <-ctx.Done():
+		checked := make([]*checked, len(batch))
+		errs := make([]error, len(batch))
+		bv := record.NewBatchVerifier(s.log.Origin())
+		var verifying []int
+		for i, r := range batch {
+			checked[i], errs[i] = s.check(r.GetStatement(), false)
+			if errs[i] == nil && checked[i].key != nil {
+				bv.Add(checked[i].key, r.GetStatement())
+				verifying = append(verifying, i)
+			}
+		}
+		for j, err := range bv.Verify() {
+			i := verifying[j]
+			if err != nil {
+				errs[i] = fmt.Errorf("%w: %v", registry.ErrBadSignature, err)
+			} else {
+				checked[i].p.verified = checked[i].key
+			}
+		}
+		for i := range batch {
+			sl := slot{pos: pos, err: errs[i]}
+			pos++
+			if sl.err == nil {
+				sl.pending, sl.err = s.submit(ctx, checked[i].payload, checked[i].p)
+			}
+			select {
+			case slots <- sl:
+			case <-ctx.Done():
+			}
 		}
 		if ctx.Err() != nil {
 			break
@@ -147,8 +220,10 @@ func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer
 	if err := <-sent; err != nil {
 		return err
 	}
-	if rerr != nil {
-		return rerr
+	select {
+	case err := <-recvErr:
+		return err
+	default:
 	}
 	return s.status(ctx, ctx.Err())
 }
@@ -169,30 +244,61 @@ func (s *Server) submit(ctx context.Context, payload []byte, p *pending) (*ledge
 	}
 }
 
-// prepare decodes and validates one signed record statement and returns
-// the payload to append.
-func (s *Server) prepare(ss *akashiv1.SignedStatement) ([]byte, *pending, error) {
+// checked is a statement decoded, validated and matched with its key, its
+// signature not yet verified.
+type checked struct {
+	payload []byte
+	p       *pending
+	key     ed25519.PublicKey // nil for the statement that establishes a new log's governance key
+}
+
+// check decodes and validates one signed statement — a record, or a
+// governance action when governance is true — and looks up its key.
+func (s *Server) check(ss *akashiv1.SignedStatement, governance bool) (*checked, error) {
 	if ss == nil {
-		return nil, nil, invalid("statement", "nothing", "a signed statement")
+		return nil, invalid("statement", "nothing", "a signed statement")
 	}
 	if err := record.ValidateSignedStatement(ss); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	st, err := record.DecodeStatement(ss.GetStatement())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if st.GetRecord() == nil {
-		return nil, nil, invalid("statement.body", bodyName(st), "a record (governance actions go to the registry service)")
+	switch {
+	case !governance && st.GetRecord() == nil:
+		return nil, invalid("statement.body", bodyName(st), "a record (governance actions go to RegistryService.ApplyGovernance)")
+	case governance && st.GetGovernance() == nil:
+		return nil, invalid("statement.body", bodyName(st), "a governance action (records go to LedgerService.AppendRecord)")
 	}
 	if err := record.ValidateStatement(st); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	key, err := s.signingKey(ss)
+	if err != nil {
+		return nil, err
 	}
 	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(ss)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the signed statement: %w", err)
+		return nil, fmt.Errorf("encoding the signed statement: %w", err)
 	}
-	return payload, &pending{signed: ss, statement: st, digest: sha256.Sum256(ss.GetStatement())}, nil
+	return &checked{payload: payload, key: key, p: &pending{signed: ss, statement: st, digest: sha256.Sum256(ss.GetStatement())}}, nil
+}
+
+// prepare checks one signed statement and verifies its signature, and
+// returns the payload to append.
+func (s *Server) prepare(ss *akashiv1.SignedStatement, governance bool) ([]byte, *pending, error) {
+	c, err := s.check(ss, governance)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.key != nil {
+		if err := record.VerifySignature(c.key, s.log.Origin(), ss); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", registry.ErrBadSignature, err)
+		}
+		c.p.verified = c.key
+	}
+	return c.payload, c.p, nil
 }
 
 // answer turns the outcome of an append into a response: a statement
@@ -448,12 +554,14 @@ func (s *Server) GetConsistencyProof(ctx context.Context, req *akashiv1.GetConsi
 // GetLogInfo implements akashiv1.LedgerServiceServer.
 func (s *Server) GetLogInfo(ctx context.Context, _ *akashiv1.GetLogInfoRequest) (*akashiv1.GetLogInfoResponse, error) {
 	head := s.log.Head()
+	gov, _ := s.committed().Governance()
 	return &akashiv1.GetLogInfoResponse{
-		Origin:      s.log.Origin(),
-		VerifierKey: s.opts.VerifierKey,
-		Size:        head.Size,
-		Checkpoint:  string(head.Checkpoint),
-		RootHash:    head.Root[:],
+		GovernanceKeyId: gov,
+		Origin:          s.log.Origin(),
+		VerifierKey:     s.opts.VerifierKey,
+		Size:            head.Size,
+		Checkpoint:      string(head.Checkpoint),
+		RootHash:        head.Root[:],
 	}, nil
 }
 

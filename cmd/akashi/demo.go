@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 
@@ -16,8 +17,8 @@ import (
 
 // loadDemo fills an empty log with the demo dataset, through the gRPC API
 // so that every record passes the same checks as any other.
-func loadDemo(ctx context.Context, conn *grpc.ClientConn, origin string, disbursements int, l *ledger.Log, out io.Writer) error {
-	if l.Size() > 0 {
+func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey, origin string, disbursements int, l *ledger.Log, out io.Writer) error {
+	if l.Size() > 1 {
 		fmt.Fprintf(out, "demo: the log is not empty (%d entries); leaving it as it is\n", l.Size())
 		return nil
 	}
@@ -25,6 +26,21 @@ func loadDemo(ctx context.Context, conn *grpc.ClientConn, origin string, disburs
 	if err != nil {
 		return err
 	}
+	// Register the demo agencies' keys, as an operator would.
+	reg := akashiv1.NewRegistryServiceClient(conn)
+	gs, err := resume(ctx, reg, gov, origin)
+	if err != nil {
+		return err
+	}
+	for _, a := range ds.Agencies {
+		_, err := gs.governance(ctx, reg, &akashiv1.GovernanceAction{Action: &akashiv1.GovernanceAction_RegisterKey{RegisterKey: &akashiv1.RegisterKey{
+			Agency: a.Org, PublicKey: a.Key.Public().(ed25519.PublicKey), Label: a.Label,
+		}}})
+		if err != nil {
+			return fmt.Errorf("registering %s: %w", a.Org.GetId(), err)
+		}
+	}
+	fmt.Fprintf(out, "demo: registered %d agency keys\n", len(ds.Agencies))
 	stream, err := akashiv1.NewLedgerServiceClient(conn).AppendRecords(ctx)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -31,6 +33,7 @@ import (
 	"github.com/akashi-ledger/akashi"
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/record"
 	"github.com/akashi-ledger/akashi/server"
 	"github.com/akashi-ledger/akashi/server/gateway"
 )
@@ -53,10 +56,16 @@ type serveConfig struct {
 	Origin   string
 	TLSCert  string
 	TLSKey   string
-	Demo     bool
+	// GovernanceKey is the governance key's PEM file; created with the log
+	// when it does not exist.
+	GovernanceKey string
+	Demo          bool
 	// DemoDisbursements is the number of demo disbursements.
 	DemoDisbursements int
-	LogLevel          slog.Level
+	// RateLimit and RateBurst bound each agency's appends per second.
+	RateLimit float64
+	RateBurst int
+	LogLevel  slog.Level
 
 	// For tests: called once both listeners are bound, and a hook to tune
 	// the ledger.
@@ -74,8 +83,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&c.Origin, "origin", "", "the log's origin, its name in checkpoints; set when the log is created (default "+defaultOrigin+")")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners; required unless both listen on loopback")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&c.GovernanceKey, "governance-key", "", "the governance key (PEM, PKCS #8 Ed25519) that establishes a new log's registry; created when missing (default <data>/governance.key)")
 	fs.BoolVar(&c.Demo, "demo", false, "fill an empty log with a synthetic demo dataset")
 	fs.IntVar(&c.DemoDisbursements, "demo-disbursements", 3000, "number of demo disbursements")
+	fs.Float64Var(&c.RateLimit, "rate-limit", server.DefaultRateLimit, "statements per second each agency may append, sustained")
+	fs.IntVar(&c.RateBurst, "rate-burst", server.DefaultRateBurst, "statements each agency may append in a burst")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: akashi serve [flags]\n\nRuns the ledger: the gRPC API, the REST API and the C2SP tlog-tiles API.\nOn first start it creates the log and its signing key in the data folder.\n\nFlags:\n")
@@ -122,6 +134,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
+	govPath := c.GovernanceKey
+	if govPath == "" {
+		govPath = filepath.Join(c.DataDir, "governance.key")
+	}
+	gov, govCreated, err := loadOrCreateKeyFile(govPath)
+	if err != nil {
+		return fmt.Errorf("--governance-key: %w", err)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -139,7 +159,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		Origin:   key.signer.Name(),
 		Signer:   key.signer,
 		Verifier: key.verifier,
-		Hook:     server.Hook(),
+		Hook:     server.Hook(key.signer.Name()),
 		Logger:   logger,
 		OnCommit: func(entries, _ int, took time.Duration) {
 			batchSize.Observe(float64(entries))
@@ -173,10 +193,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		grpc.ConnectionTimeout(10 * time.Second),
 	}
 	if tlsConf != nil {
-		gopts = append(gopts, grpc.Creds(credentials.NewTLS(tlsConf)))
+		gopts = append(gopts, grpc.Creds(tlsExceptPipe{credentials.NewTLS(tlsConf)}))
 	}
 	gs := grpc.NewServer(gopts...)
-	akashiv1.RegisterLedgerServiceServer(gs, server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger}))
+	srv := server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger, RateLimit: rate.Limit(c.RateLimit), RateBurst: c.RateBurst})
+	akashiv1.RegisterLedgerServiceServer(gs, srv)
+	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -231,6 +253,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	fmt.Fprintf(stdout, "  REST:      %s://%s/v1/log\n", scheme, httpLis.Addr())
 	fmt.Fprintf(stdout, "  tlog-tiles %s://%s/checkpoint\n", scheme, httpLis.Addr())
 	fmt.Fprintf(stdout, "  verifier key: %s\n", key.vkey)
+	if govCreated {
+		fmt.Fprintf(stdout, "Created the governance key %s in %s (keep it secret; it registers agencies).\n", record.KeyID(gov.Public().(ed25519.PublicKey)), govPath)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreClosed(gs.Serve(grpcLis)) })
@@ -241,13 +266,19 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		}
 		return ignoreClosed(hsrv.Serve(httpLis))
 	})
+	if err := ensureGenesis(ctx, akashiv1.NewRegistryServiceClient(conn), gov, key.signer.Name(), l.Size()); err != nil {
+		gs.Stop()
+		hsrv.Close()
+		g.Wait()
+		return err
+	}
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	if c.ready != nil {
 		c.ready(grpcLis.Addr(), httpLis.Addr())
 	}
 	if c.Demo {
 		g.Go(func() error {
-			if err := loadDemo(gctx, conn, key.signer.Name(), c.DemoDisbursements, l, stdout); err != nil && gctx.Err() == nil {
+			if err := loadDemo(gctx, conn, gov, key.signer.Name(), c.DemoDisbursements, l, stdout); err != nil && gctx.Err() == nil {
 				return fmt.Errorf("loading the demo dataset: %w", err)
 			}
 			return nil
@@ -274,6 +305,24 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		err = nil
 	}
 	return err
+}
+
+// tlsExceptPipe is TLS for every connection but those of the in-process
+// pipe between the REST gateway and the gRPC server, which never leave the
+// process.
+type tlsExceptPipe struct {
+	credentials.TransportCredentials
+}
+
+func (c tlsExceptPipe) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	if conn.LocalAddr().Network() == "bufconn" {
+		return insecure.NewCredentials().ServerHandshake(conn)
+	}
+	return c.TransportCredentials.ServerHandshake(conn)
+}
+
+func (c tlsExceptPipe) Clone() credentials.TransportCredentials {
+	return tlsExceptPipe{c.TransportCredentials.Clone()}
 }
 
 func ignoreClosed(err error) error {

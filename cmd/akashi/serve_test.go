@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -43,7 +46,27 @@ type testServer struct {
 	conn     *grpc.ClientConn
 	client   akashiv1.LedgerServiceClient
 	verifier note.Verifier
+	gov      ed25519.PrivateKey
+	registry akashiv1.RegistryServiceClient
 	stop     func() error
+}
+
+// register registers the keys of a demo dataset's agencies, signed with the
+// governance key, as an operator would.
+func (s *testServer) register(ds *demo.Dataset) {
+	s.t.Helper()
+	gs, err := resume(s.t.Context(), s.registry, s.gov, testOrigin)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, a := range ds.Agencies {
+		_, err := gs.governance(s.t.Context(), s.registry, &akashiv1.GovernanceAction{Action: &akashiv1.GovernanceAction_RegisterKey{RegisterKey: &akashiv1.RegisterKey{
+			Agency: a.Org, PublicKey: a.Key.Public().(ed25519.PublicKey), Label: a.Label,
+		}}})
+		if err != nil {
+			s.t.Fatalf("registering %s: %v", a.Org.GetId(), err)
+		}
+	}
 }
 
 func startServer(t *testing.T, dir string) *testServer {
@@ -75,7 +98,15 @@ func startServer(t *testing.T, dir string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, grpcAddr: addrs[0].String(), httpURL: "http://" + addrs[1].String(), conn: conn, client: akashiv1.NewLedgerServiceClient(conn)}
+	s := &testServer{t: t, grpcAddr: addrs[0].String(), httpURL: "http://" + addrs[1].String(), conn: conn,
+		client: akashiv1.NewLedgerServiceClient(conn), registry: akashiv1.NewRegistryServiceClient(conn)}
+	pemBytes, err := os.ReadFile(filepath.Join(dir, "governance.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.gov, err = record.ParsePrivateKey(pemBytes); err != nil {
+		t.Fatal(err)
+	}
 	stopped := false
 	s.stop = func() error {
 		if stopped {
@@ -158,6 +189,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.register(ds)
+	first := s.size() // genesis and registrations come first
 	// Append over gRPC: unary for the first records, a stream for the rest.
 	receipts := map[uint64]*akashiv1.Receipt{}
 	ids := map[uint64]string{}
@@ -194,8 +227,8 @@ func TestServeEndToEnd(t *testing.T) {
 		ids[resp.GetReceipt().GetIndex()] = recordID(t, st)
 	}
 	size := s.size()
-	if size != uint64(len(ds.Records)) {
-		t.Fatalf("log size %d, want %d", size, len(ds.Records))
+	if size != first+uint64(len(ds.Records)) {
+		t.Fatalf("log size %d, want %d", size, first+uint64(len(ds.Records)))
 	}
 
 	// Read over REST, and check what was read with the proofs it came with.
@@ -211,7 +244,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil || cp.Size != size {
 		t.Fatalf("checkpoint %+v, %v; want size %d", cp, err, size)
 	}
-	for _, i := range []uint64{0, 1, size / 2, size - 1} {
+	for _, i := range []uint64{first, first + 1, size / 2, size - 1} {
 		var e struct {
 			Entry struct {
 				Index       string
@@ -282,8 +315,8 @@ func TestServeEndToEnd(t *testing.T) {
 		Entry    struct{ Index string }
 		Versions []struct{ Index string }
 	}
-	if code, body := s.get("/v1/records/"+ids[1], &rec); code != 200 || len(rec.Versions) == 0 {
-		t.Fatalf("GET /v1/records/%s = %d %s", ids[1], code, body)
+	if code, body := s.get("/v1/records/"+ids[first+1], &rec); code != 200 || len(rec.Versions) == 0 {
+		t.Fatalf("GET /v1/records/%s = %d %s", ids[first+1], code, body)
 	}
 	// Pages of entries.
 	var page struct {
@@ -300,7 +333,7 @@ func TestServeEndToEnd(t *testing.T) {
 	// The tlog-tiles API, read by sumdb/tlog's own client code, proves
 	// entries against the signed root.
 	thr := tlog.TileHashReader(tlog.Tree{N: int64(size), Hash: cp.Root}, &httpTiles{t: t, base: s.httpURL})
-	for _, i := range []int64{0, int64(size) - 1, int64(size) / 3} {
+	for _, i := range []int64{int64(first), int64(size) - 1, int64(size) / 3} {
 		p, err := tlog.ProveRecord(int64(size), i, thr)
 		if err != nil {
 			t.Fatalf("tlog.ProveRecord(%d) over HTTP tiles: %v", i, err)
@@ -342,8 +375,8 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// The same statement again is answered with its original receipt.
 	resp, err := s.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ds.Records[3]})
-	if err != nil || !resp.GetDuplicate() || resp.GetReceipt().GetIndex() != 3 {
-		t.Fatalf("resubmission = %v, %v; want the receipt of index 3", resp, err)
+	if err != nil || !resp.GetDuplicate() || resp.GetReceipt().GetIndex() != first+3 {
+		t.Fatalf("resubmission = %v, %v; want the receipt of index %d", resp, err, first+3)
 	}
 	checkReceipt(t, s.verifier, resp.GetReceipt(), payloadOf(ds.Records[3]))
 	if s.size() != size {
@@ -401,6 +434,7 @@ func TestServeRejectsBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.register(ds)
 	for _, st := range ds.Records[:10] {
 		if _, err := s.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: st}); err != nil {
 			t.Fatal(err)
@@ -421,8 +455,15 @@ func TestServeRejectsBadInput(t *testing.T) {
 	if key == nil {
 		t.Fatal("no key for record 9")
 	}
+	// Bad statements carry the signer's next sequence number and previous
+	// hash, so that each is refused for the fault under test alone.
+	sg, err := s.registry.GetSigner(ctx, &akashiv1.GetSignerRequest{KeyId: ds.Records[9].GetKeyId()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resign := func(mod func(st *akashiv1.Statement)) *akashiv1.SignedStatement {
 		st := proto.Clone(base).(*akashiv1.Statement)
+		st.Sequence, st.Previous = sg.GetSequence()+1, sg.GetLastStatementHash()
 		st.GetRecord().Id = "bad-input-record"
 		st.GetRecord().Tag = akashiv1.Tag_TAG_NEW
 		st.GetRecord().Amends, st.GetRecord().Rationale = "", ""
@@ -457,6 +498,7 @@ func TestServeRejectsBadInput(t *testing.T) {
 		}), codes.InvalidArgument, "statement.body"},
 		{"same id, other content", func() *akashiv1.SignedStatement {
 			st := proto.Clone(base).(*akashiv1.Statement)
+			st.Sequence, st.Previous = sg.GetSequence()+1, sg.GetLastStatementHash()
 			st.GetRecord().RecordedAt = "2021-01-01T00:00:00+09:00"
 			ss, _ := record.Sign(key, testOrigin, st)
 			return ss
@@ -517,18 +559,19 @@ func TestServeRestartKeepsLogAndKey(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
 	ds, _ := demo.Generate(demo.Options{Origin: testOrigin, Seed: 1, Disbursements: 10})
+	s.register(ds)
 	for _, st := range ds.Records[:5] {
 		if _, err := s.client.AppendRecord(t.Context(), &akashiv1.AppendRecordRequest{Statement: st}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	vkey := s.verifier.KeyHash()
+	vkey, size := s.verifier.KeyHash(), s.size()
 	if err := s.stop(); err != nil {
 		t.Fatalf("serve after SIGTERM-like stop = %v", err)
 	}
 	s2 := startServer(t, dir)
-	if s2.size() != 5 || s2.verifier.KeyHash() != vkey {
-		t.Fatalf("after restart: size %d key %x, want 5 and %x", s2.size(), s2.verifier.KeyHash(), vkey)
+	if s2.size() != size || s2.verifier.KeyHash() != vkey {
+		t.Fatalf("after restart: size %d key %x, want %d and %x", s2.size(), s2.verifier.KeyHash(), size, vkey)
 	}
 }
 
@@ -538,3 +581,18 @@ func TestServeRefusesPlaintextOffLoopback(t *testing.T) {
 		t.Fatalf("serve on 0.0.0.0 without TLS = %v, want an error naming --grpc-addr", err)
 	}
 }
+
+func readGov(t testing.TB, dir string) ed25519.PrivateKey {
+	t.Helper()
+	pemBytes, err := os.ReadFile(filepath.Join(dir, "governance.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := record.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }

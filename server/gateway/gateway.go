@@ -75,6 +75,9 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	if err := akashiv1.RegisterLedgerServiceHandler(ctx, gw, o.Conn); err != nil {
 		return nil, fmt.Errorf("registering the REST gateway: %w", err)
 	}
+	if err := akashiv1.RegisterRegistryServiceHandler(ctx, gw, o.Conn); err != nil {
+		return nil, fmt.Errorf("registering the REST gateway: %w", err)
+	}
 	m := newHTTPMetrics(o.Registerer)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", limitBody(gw))
@@ -154,8 +157,11 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 }
 
 func allowed(path string) string {
-	if path == "/v1/records" {
+	switch path {
+	case "/v1/records":
 		return "GET, POST"
+	case "/v1/governance":
+		return "POST"
 	}
 	return "GET"
 }

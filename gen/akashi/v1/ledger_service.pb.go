@@ -1330,9 +1330,11 @@ type GetLogInfoResponse struct {
 	// The latest signed checkpoint.
 	Checkpoint string `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	// The root hash of the latest tree.
-	RootHash      []byte `protobuf:"bytes,5,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RootHash []byte `protobuf:"bytes,5,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	// The id of the current governance key, which signs the registry's changes.
+	GovernanceKeyId string `protobuf:"bytes,6,opt,name=governance_key_id,json=governanceKeyId,proto3" json:"governance_key_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetLogInfoResponse) Reset() {
@@ -1398,6 +1400,13 @@ func (x *GetLogInfoResponse) GetRootHash() []byte {
 		return x.RootHash
 	}
 	return nil
+}
+
+func (x *GetLogInfoResponse) GetGovernanceKeyId() string {
+	if x != nil {
+		return x.GovernanceKeyId
+	}
+	return ""
 }
 
 var File_akashi_v1_ledger_service_proto protoreflect.FileDescriptor
@@ -1497,7 +1506,7 @@ const file_akashi_v1_ledger_service_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x16\n" +
 	"\x06second\x18\x02 \x01(\x04R\x06second\x12\x14\n" +
 	"\x05proof\x18\x03 \x03(\fR\x05proof\"\x13\n" +
-	"\x11GetLogInfoRequest\"\xa0\x01\n" +
+	"\x11GetLogInfoRequest\"\xcc\x01\n" +
 	"\x12GetLogInfoResponse\x12\x16\n" +
 	"\x06origin\x18\x01 \x01(\tR\x06origin\x12!\n" +
 	"\fverifier_key\x18\x02 \x01(\tR\vverifierKey\x12\x12\n" +
@@ -1505,7 +1514,8 @@ const file_akashi_v1_ledger_service_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\tR\n" +
 	"checkpoint\x12\x1b\n" +
-	"\troot_hash\x18\x05 \x01(\fR\brootHash2\xc4\a\n" +
+	"\troot_hash\x18\x05 \x01(\fR\brootHash\x12*\n" +
+	"\x11governance_key_id\x18\x06 \x01(\tR\x0fgovernanceKeyId2\xc4\a\n" +
 	"\rLedgerService\x12g\n" +
 	"\fAppendRecord\x12\x1e.akashi.v1.AppendRecordRequest\x1a\x1f.akashi.v1.AppendRecordResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/records\x12V\n" +
 	"\rAppendRecords\x12\x1f.akashi.v1.AppendRecordsRequest\x1a .akashi.v1.AppendRecordsResponse(\x010\x01\x12`\n" +
