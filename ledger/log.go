@@ -21,6 +21,7 @@ import (
 // Log is an append-only, hash-chained, Merkle-verifiable log stored in
 // Badger. It is safe for concurrent use. Open creates it; Close releases it.
 type Log struct {
+	dir  string
 	opts Options
 	db   *badger.DB
 	tree *tree
@@ -42,6 +43,9 @@ type Log struct {
 	committed chan error  // committer → sequencer, one per batch
 	closing   chan struct{}
 	wg        sync.WaitGroup
+
+	// fault, in tests, fails commits as a failing disk would.
+	fault atomic.Pointer[func() error]
 }
 
 // published is a durable, signed tree head.
@@ -75,6 +79,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("%w: opening badger in %s: %w", ErrStorage, dir, err)
 	}
 	l := &Log{
+		dir:       dir,
 		opts:      o,
 		db:        db,
 		tree:      &tree{db: db, cache: newTileCache(o.TileCacheSize)},

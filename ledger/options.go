@@ -44,6 +44,11 @@ const (
 	DefaultNumMemtables = 3
 	// DefaultBlockCacheSize is the size of Badger's block cache.
 	DefaultBlockCacheSize = 32 << 20
+	// DefaultMinFreeSpace is the free disk space below which the log
+	// refuses appends (ErrStorage) instead of writing: Badger writes through
+	// memory maps, and a write into a full disk through a memory map is not
+	// an error but a crash (SIGBUS).
+	DefaultMinFreeSpace = 256 << 20
 	// DefaultValueThreshold is the value size from which Badger keeps values
 	// in its value log rather than in the LSM tree: payloads, tiles and entry
 	// bundles go to the value log, keys and small values stay in the LSM
@@ -75,6 +80,7 @@ type Options struct {
 	NumMemtables    int
 	BlockCacheSize  int64
 	ValueThreshold  int64
+	MinFreeSpace    int64
 
 	// Hook, if set, takes part in sequencing: it may refuse entries and
 	// writes index keys in their batch's transaction. See Hook.
@@ -119,6 +125,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
+	if o.MinFreeSpace == 0 {
+		o.MinFreeSpace = DefaultMinFreeSpace
+	}
 	if o.ValueThreshold == 0 {
 		o.ValueThreshold = DefaultValueThreshold
 	}
@@ -161,6 +170,8 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("GCInterval", o.GCInterval, "> 0")
 	case o.NumMemtables < 1:
 		return bad("NumMemtables", o.NumMemtables, ">= 1")
+	case o.MinFreeSpace < 0:
+		return bad("MinFreeSpace", o.MinFreeSpace, ">= 0")
 	case o.BlockCacheSize < 0:
 		return bad("BlockCacheSize", o.BlockCacheSize, ">= 0")
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -463,6 +464,9 @@ func (l *Log) seal(b *batch) error {
 
 // write commits a batch's writes in one transaction with a synced write.
 func (l *Log) write(b *batch) error {
+	if err := l.checkSpace(b); err != nil {
+		return err
+	}
 	txn := l.db.NewTransaction(true)
 	defer txn.Discard()
 	for _, w := range b.writes {
@@ -470,7 +474,29 @@ func (l *Log) write(b *batch) error {
 			return err
 		}
 	}
+	if f := l.fault.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
+		}
+	}
 	return txn.Commit()
+}
+
+// checkSpace refuses a batch that would leave less than MinFreeSpace free
+// on the store's disk.
+func (l *Log) checkSpace(b *batch) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.dir, &st); err != nil {
+		return nil // cannot tell; let the write decide
+	}
+	need := l.opts.MinFreeSpace
+	for _, w := range b.writes {
+		need += int64(len(w.key) + len(w.value))
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < need {
+		return fmt.Errorf("disk space low: %d bytes free in %s, a batch needs %d with the reserve of %d", free, l.dir, need, l.opts.MinFreeSpace)
+	}
+	return nil
 }
 
 // commit is the committer goroutine: it makes each sealed batch durable,

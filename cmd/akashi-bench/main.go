@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Command akashi-bench is Akashi's load tool: it drives a running server
+// over the network (loopback in tests and benchmarks) with many simulated
+// agencies appending signed records — unary or streaming, at a fixed rate
+// (open loop) or as fast as possible — mixed with readers fetching entries,
+// proofs, tiles and queries, and reports throughput, latency percentiles
+// (p50, p90, p99, p99.9, max, from an HDR-style histogram), errors by code
+// and the server's resident memory, as a table and as JSON.
+//
+//	akashi-bench -governance-key ./akashi-data/governance.key -mode stream -agencies 32 -duration 20s
+//	akashi-bench -mode unary -agencies 64 -rate 5000 -duration 30s -governance-key ...
+//	akashi-bench -mode read -readers 32 -duration 20s
+//
+// Records are signed before the run starts, so the client's signing is not
+// measured. Appending needs the server's governance key, to register the
+// agencies' keys.
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
+	"github.com/akashi-ledger/akashi/record"
+)
+
+type config struct {
+	grpcAddr, httpURL, tlsCA string
+	govKey                   string
+	mode                     string
+	agencies, readers        int
+	rate, readRate           float64
+	duration                 time.Duration
+	recordBytes              int
+	window                   int
+	maxRate                  float64
+	jsonOut                  string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "akashi-bench: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("akashi-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.grpcAddr, "grpc", "127.0.0.1:9090", "the server's gRPC address")
+	fs.StringVar(&c.httpURL, "http", "http://127.0.0.1:8080", "the server's HTTP base URL (REST and tlog-tiles reads)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate (TLS); plaintext when empty")
+	fs.StringVar(&c.govKey, "governance-key", "", "the server's governance key (PEM), to register the agencies' keys; needed to append")
+	fs.StringVar(&c.mode, "mode", "stream", "unary: one AppendRecord at a time per agency key; stream: an AppendRecords stream per key; read: readers only")
+	fs.IntVar(&c.agencies, "agencies", 32, "agency keys appending at once (each keeps its own sequence)")
+	fs.IntVar(&c.readers, "readers", 0, "readers fetching entries, proofs, tiles and records, in parallel with the writers")
+	fs.Float64Var(&c.rate, "rate", 0, "appends per second offered in total, open loop; 0 = as fast as the server takes them")
+	fs.Float64Var(&c.readRate, "read-rate", 0, "reads per second offered in total, open loop; 0 = as fast as possible")
+	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to run")
+	fs.IntVar(&c.recordBytes, "record-bytes", 1024, "approximate size of each signed record statement")
+	fs.IntVar(&c.window, "window", 32, "statements a stream keeps in flight at most, unanswered")
+	fs.Float64Var(&c.maxRate, "max-rate", 20000, "with -rate 0: the most appends per second the run can reach (statements are signed for it in advance)")
+	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch c.mode {
+	case "unary", "stream", "read":
+	default:
+		return fmt.Errorf("-mode %q: want unary, stream or read", c.mode)
+	}
+	if c.mode != "read" && c.govKey == "" {
+		return errors.New("-governance-key is needed to register the agencies that append")
+	}
+	creds := insecure.NewCredentials()
+	if c.tlsCA != "" {
+		var err error
+		if creds, err = credentials.NewClientTLSFromFile(c.tlsCA, ""); err != nil {
+			return fmt.Errorf("-tls-ca: %w", err)
+		}
+	}
+	conn, err := grpc.NewClient(c.grpcAddr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	b := &bench{cfg: c, client: akashiv1.NewLedgerServiceClient(conn), registry: akashiv1.NewRegistryServiceClient(conn), out: stderr}
+	info, err := b.client.GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{})
+	if err != nil {
+		return fmt.Errorf("GetLogInfo: %w", err)
+	}
+	b.origin = info.GetOrigin()
+	if c.mode != "read" {
+		if err := b.prepare(ctx); err != nil {
+			return err
+		}
+	}
+	res, err := b.run(ctx)
+	if err != nil {
+		return err
+	}
+	res.print(stdout)
+	if c.jsonOut != "" {
+		j, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(c.jsonOut, append(j, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type bench struct {
+	cfg      config
+	client   akashiv1.LedgerServiceClient
+	registry akashiv1.RegistryServiceClient
+	origin   string
+	out      io.Writer
+	// statements[k] are agency key k's statements, in its sequence.
+	statements [][]*akashiv1.SignedStatement
+}
+
+// keyChain signs one key's statements in sequence.
+type keyChain struct {
+	key  ed25519.PrivateKey
+	seq  uint64
+	last []byte
+}
+
+func (k *keyChain) sign(origin string, st *akashiv1.Statement) (*akashiv1.SignedStatement, error) {
+	st.Sequence, st.Previous = k.seq+1, k.last
+	ss, err := record.Sign(k.key, origin, st)
+	if err != nil {
+		return nil, err
+	}
+	h := record.StatementHash(ss.GetStatement())
+	k.seq, k.last = k.seq+1, h[:]
+	return ss, nil
+}
+
+// benchAgency returns the org-id of the i-th synthetic bench agency: a
+// valid corporate number in a block no real body uses.
+func benchAgency(i int) string {
+	n, _ := record.CorporateNumberFromBase(fmt.Sprintf("9%03d%08d", 999, i+1))
+	return "JP-JCN-" + n
+}
+
+// prepare registers fresh agency keys and signs every statement the run
+// may send.
+func (b *bench) prepare(ctx context.Context) error {
+	pemBytes, err := os.ReadFile(b.cfg.govKey)
+	if err != nil {
+		return fmt.Errorf("-governance-key: %w", err)
+	}
+	govKey, err := record.ParsePrivateKey(pemBytes)
+	if err != nil {
+		return fmt.Errorf("-governance-key: %w", err)
+	}
+	gov := &keyChain{key: govKey}
+	sg, err := b.registry.GetSigner(ctx, &akashiv1.GetSignerRequest{KeyId: record.KeyID(govKey.Public().(ed25519.PublicKey))})
+	if err != nil {
+		return fmt.Errorf("the governance key is not this log's: %w", err)
+	}
+	gov.seq, gov.last = sg.GetSequence(), sg.GetLastStatementHash()
+	chains := make([]*keyChain, b.cfg.agencies)
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	for i := range chains {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		chains[i] = &keyChain{key: priv}
+		agency := benchAgency(i % 8)
+		ss, err := gov.sign(b.origin, &akashiv1.Statement{Body: &akashiv1.Statement_Governance{Governance: &akashiv1.GovernanceAction{
+			Action: &akashiv1.GovernanceAction_RegisterKey{RegisterKey: &akashiv1.RegisterKey{
+				Agency:    &akashiv1.Organization{Id: agency, Name: fmt.Sprintf("負荷試験機関 %d", i%8)},
+				PublicKey: priv.Public().(ed25519.PublicKey), Label: "bench " + run,
+			}},
+		}}})
+		if err != nil {
+			return err
+		}
+		if _, err := b.registry.ApplyGovernance(ctx, &akashiv1.ApplyGovernanceRequest{Statement: ss}); err != nil {
+			return fmt.Errorf("registering bench key %d: %w", i, err)
+		}
+	}
+	// How many statements each key may need: the offered rate for the
+	// duration, or (as fast as possible) a generous pool.
+	total := int(b.cfg.rate * b.cfg.duration.Seconds() * 1.05)
+	if b.cfg.rate == 0 {
+		total = int(b.cfg.maxRate * b.cfg.duration.Seconds())
+	}
+	per := total/b.cfg.agencies + 1
+	pad := strings.Repeat("協力金", max(1, (b.cfg.recordBytes-400)/9))
+	fmt.Fprintf(b.out, "signing %d statements for %d keys on %d cores …\n", per*b.cfg.agencies, b.cfg.agencies, runtime.GOMAXPROCS(0))
+	start := time.Now()
+	b.statements = make([][]*akashiv1.SignedStatement, b.cfg.agencies)
+	var wg sync.WaitGroup
+	errc := make(chan error, b.cfg.agencies)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k, ch := range chains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			agency := benchAgency(k % 8)
+			for j := range per {
+				id := fmt.Sprintf("bench-%s-%d-%d", run, k, j)
+				ss, err := ch.sign(b.origin, &akashiv1.Statement{Body: &akashiv1.Statement_Record{Record: &akashiv1.Record{
+					Id: id, ProcessId: id, Tag: akashiv1.Tag_TAG_NEW,
+					Publisher:  &akashiv1.Organization{Id: agency, Name: "負荷試験機関"},
+					RecordedAt: "2020-04-07T19:00:00+09:00", License: "CC-BY-4.0",
+					Body: &akashiv1.Record_Decision{Decision: &akashiv1.Decision{
+						Title: "負荷試験の決定 " + id, Description: pad, Type: akashiv1.DecisionType_DECISION_TYPE_OTHER,
+						DecisionDate: "2020-04-07", Status: akashiv1.DecisionStatus_DECISION_STATUS_IN_FORCE,
+					}},
+				}}})
+				if err != nil {
+					errc <- err
+					return
+				}
+				b.statements[k] = append(b.statements[k], ss)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "signed in %v (%d bytes each)\n", time.Since(start).Round(time.Millisecond), len(b.statements[0][0].GetStatement()))
+	return nil
+}
+
+// recorder collects one kind of operation's outcomes.
+type recorder struct {
+	mu     sync.Mutex
+	hist   histogram
+	ok     uint64
+	errors map[string]uint64
+}
+
+func (r *recorder) done(d time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		if r.errors == nil {
+			r.errors = map[string]uint64{}
+		}
+		r.errors[errCode(err)]++
+		return
+	}
+	r.ok++
+	r.hist.record(d)
+}
+
+func errCode(err error) string {
+	var he httpError
+	if errors.As(err, &he) {
+		return "HTTP " + strconv.Itoa(int(he))
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code().String()
+	}
+	return "client: " + err.Error()
+}
+
+type httpError int
+
+func (e httpError) Error() string { return "HTTP " + strconv.Itoa(int(e)) }
+
+// run runs the load for the configured duration and collects results.
+func (b *bench) run(ctx context.Context) (*results, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.duration)
+	defer cancel()
+	appends, reads := &recorder{}, &recorder{}
+	var rss atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); b.watchRSS(ctx, &rss) }()
+	start := time.Now()
+	if b.cfg.mode != "read" {
+		for k := range b.statements {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				interval := time.Duration(0)
+				if b.cfg.rate > 0 {
+					interval = time.Duration(float64(time.Second) * float64(len(b.statements)) / b.cfg.rate)
+				}
+				if b.cfg.mode == "stream" {
+					b.streamKey(ctx, k, start, interval, appends)
+				} else {
+					b.unaryKey(ctx, k, start, interval, appends)
+				}
+			}()
+		}
+	}
+	readers := b.cfg.readers
+	if b.cfg.mode == "read" && readers == 0 {
+		readers = 16
+	}
+	for r := range readers {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.read(ctx, r, readers, start, reads) }()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	return newResults(b.cfg, el, appends, reads, rss.Load()), nil
+}
+
+// due paces an open-loop sender: it returns when the i-th operation is due
+// (and that moment), or at once when running as fast as possible.
+func due(ctx context.Context, start time.Time, interval time.Duration, offset time.Duration, i int) (time.Time, bool) {
+	if interval == 0 {
+		return time.Now(), ctx.Err() == nil
+	}
+	at := start.Add(offset + time.Duration(i)*interval)
+	if d := time.Until(at); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return at, false
+		}
+	}
+	return at, ctx.Err() == nil
+}
+
+func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
+	offset := interval * time.Duration(k) / time.Duration(max(1, len(b.statements)))
+	for i, ss := range b.statements[k] {
+		at, ok := due(ctx, start, interval, offset, i)
+		if !ok {
+			return
+		}
+		_, err := b.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
+		if ctx.Err() != nil {
+			return
+		}
+		rec.done(time.Since(at), err)
+		if err != nil && status.Code(err) != codes.ResourceExhausted {
+			return // a refused statement leaves a gap in this key's sequence
+		}
+	}
+}
+
+func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
+	stream, err := b.client.AppendRecords(ctx)
+	if err != nil {
+		rec.done(0, err)
+		return
+	}
+	sent := make(chan time.Time, b.cfg.window)
+	window := make(chan struct{}, b.cfg.window)
+	go func() {
+		defer close(sent)
+		defer stream.CloseSend()
+		offset := interval * time.Duration(k) / time.Duration(max(1, len(b.statements)))
+		for i, ss := range b.statements[k] {
+			at, ok := due(ctx, start, interval, offset, i)
+			if !ok {
+				return
+			}
+			select { // at most -window in flight
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			sent <- at
+			if err := stream.Send(&akashiv1.AppendRecordsRequest{Statement: ss}); err != nil {
+				return
+			}
+		}
+	}()
+	for at := range sent {
+		resp, err := stream.Recv()
+		<-window
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				rec.done(0, err)
+			}
+			return
+		}
+		if c := resp.GetErrorCode(); c != 0 {
+			rec.done(0, status.Error(codes.Code(c), resp.GetErrorMessage()))
+			continue
+		}
+		rec.done(time.Since(at), nil)
+	}
+}
+
+// read fetches, in turn, an entry, an inclusion proof, a tile and a log
+// info over REST and the tlog-tiles API.
+func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *recorder) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	interval := time.Duration(0)
+	if b.cfg.readRate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(readers) / b.cfg.readRate)
+	}
+	offset := interval * time.Duration(r) / time.Duration(readers)
+	size := uint64(0)
+	for i := 0; ; i++ {
+		at, ok := due(ctx, start, interval, offset, i)
+		if !ok {
+			return
+		}
+		if i%64 == 0 || size == 0 {
+			if info, err := b.client.GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{}); err == nil {
+				size = info.GetSize()
+			}
+		}
+		if size == 0 {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		idx := (uint64(i)*2654435761 + uint64(r)*40503) % size
+		var path string
+		switch i % 4 {
+		case 0:
+			path = fmt.Sprintf("/v1/entries/%d", idx)
+		case 1:
+			path = fmt.Sprintf("/v1/proofs/inclusion?index=%d", idx)
+		case 2:
+			path = "/tile/0/" + tileIndex(idx/256)
+			if (idx/256+1)*256 > size {
+				path = "/checkpoint"
+			}
+		case 3:
+			path = "/v1/log"
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.cfg.httpURL+path, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = httpError(resp.StatusCode)
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		rec.done(time.Since(at), err)
+	}
+}
+
+func tileIndex(n uint64) string {
+	s := fmt.Sprintf("%03d", n%1000)
+	for n /= 1000; n > 0; n /= 1000 {
+		s = fmt.Sprintf("x%03d/", n%1000) + s
+	}
+	return s
+}
+
+// watchRSS samples the server's resident memory from its metrics.
+func (b *bench) watchRSS(ctx context.Context, peak *atomic.Int64) {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if v := scrapeRSS(hc, b.cfg.httpURL); v > peak.Load() {
+			peak.Store(v)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func scrapeRSS(hc *http.Client, base string) int64 {
+	resp, err := hc.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "process_resident_memory_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f)
+		}
+	}
+	return 0
+}
+
+// results are what a run measured.
+type results struct {
+	Mode        string     `json:"mode"`
+	Agencies    int        `json:"agencies"`
+	Readers     int        `json:"readers"`
+	OfferedRate float64    `json:"offered_rate_per_s,omitempty"`
+	Seconds     float64    `json:"seconds"`
+	Appends     *opResults `json:"appends,omitempty"`
+	Reads       *opResults `json:"reads,omitempty"`
+	PeakRSSMiB  float64    `json:"server_peak_rss_mib"`
+}
+
+type opResults struct {
+	OK        uint64            `json:"ok"`
+	PerSecond float64           `json:"per_second"`
+	P50ms     float64           `json:"p50_ms"`
+	P90ms     float64           `json:"p90_ms"`
+	P99ms     float64           `json:"p99_ms"`
+	P999ms    float64           `json:"p999_ms"`
+	Maxms     float64           `json:"max_ms"`
+	Meanms    float64           `json:"mean_ms"`
+	Errors    map[string]uint64 `json:"errors,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func op(r *recorder, el time.Duration) *opResults {
+	if r.ok == 0 && len(r.errors) == 0 {
+		return nil
+	}
+	return &opResults{
+		OK: r.ok, PerSecond: float64(r.ok) / el.Seconds(),
+		P50ms: ms(r.hist.quantile(0.5)), P90ms: ms(r.hist.quantile(0.9)), P99ms: ms(r.hist.quantile(0.99)),
+		P999ms: ms(r.hist.quantile(0.999)), Maxms: ms(r.hist.max), Meanms: ms(r.hist.mean()), Errors: r.errors,
+	}
+}
+
+func newResults(c config, el time.Duration, appends, reads *recorder, rss int64) *results {
+	return &results{
+		Mode: c.mode, Agencies: c.agencies, Readers: c.readers, OfferedRate: c.rate, Seconds: el.Seconds(),
+		Appends: op(appends, el), Reads: op(reads, el), PeakRSSMiB: float64(rss) / (1 << 20),
+	}
+}
+
+func (r *results) print(w io.Writer) {
+	fmt.Fprintf(w, "mode %s, %d agency keys, %d readers, %.1fs", r.Mode, r.Agencies, r.Readers, r.Seconds)
+	if r.OfferedRate > 0 {
+		fmt.Fprintf(w, ", offered %.0f appends/s", r.OfferedRate)
+	}
+	fmt.Fprintf(w, "\n%-8s %10s %10s %9s %9s %9s %9s %9s  %s\n", "op", "ok", "per sec", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
+	for _, x := range []struct {
+		name string
+		o    *opResults
+	}{{"append", r.Appends}, {"read", r.Reads}} {
+		if x.o == nil {
+			continue
+		}
+		var errs []string
+		for code, n := range x.o.Errors {
+			errs = append(errs, fmt.Sprintf("%s=%d", code, n))
+		}
+		sort.Strings(errs)
+		fmt.Fprintf(w, "%-8s %10d %10.0f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n", x.name, x.o.OK, x.o.PerSecond, x.o.P50ms, x.o.P90ms, x.o.P99ms, x.o.P999ms, x.o.Maxms, strings.Join(errs, " "))
+	}
+	fmt.Fprintf(w, "server peak RSS %.0f MiB\n", r.PeakRSSMiB)
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchAgainstServer builds akashi, serves a log on ephemeral loopback
+// ports and runs the load tool against it briefly in each mode.
+func TestBenchAgainstServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "akashi")
+	if out, err := exec.Command("go", "build", "-o", bin, "../akashi").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(bin, "serve", "--data", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var grpcAddr, httpURL string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && (grpcAddr == "" || httpURL == "") {
+		line := strings.TrimSpace(lines.Text())
+		if a, ok := strings.CutPrefix(line, "gRPC:"); ok {
+			grpcAddr = strings.TrimSpace(a)
+		}
+		if a, ok := strings.CutPrefix(line, "REST:"); ok {
+			httpURL = strings.TrimSuffix(strings.TrimSpace(a), "/v1/log")
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	for _, mode := range []string{"stream", "unary", "read"} {
+		t.Run(mode, func(t *testing.T) {
+			jsonOut := filepath.Join(dir, mode+".json")
+			var out, errOut bytes.Buffer
+			args := []string{"-grpc", grpcAddr, "-http", httpURL, "-mode", mode, "-duration", "1500ms", "-agencies", "4",
+				"-readers", "2", "-max-rate", "2000", "-json", jsonOut}
+			if mode != "read" {
+				args = append(args, "-governance-key", filepath.Join(data, "governance.key"))
+			}
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("run: %v\n%s", err, errOut.String())
+			}
+			var res results
+			b, err := os.ReadFile(jsonOut)
+			if err != nil || json.Unmarshal(b, &res) != nil {
+				t.Fatalf("reading %s: %v", jsonOut, err)
+			}
+			if mode != "read" && (res.Appends == nil || res.Appends.OK == 0 || res.Appends.P99ms <= 0) {
+				t.Fatalf("no appends measured: %s", out.String())
+			}
+			if res.Reads == nil || res.Reads.OK == 0 || res.PeakRSSMiB <= 0 {
+				t.Fatalf("no reads or RSS measured: %s", out.String())
+			}
+			if !strings.Contains(out.String(), "p99.9 ms") {
+				t.Fatalf("no table: %s", out.String())
+			}
+		})
+	}
+}
