@@ -34,7 +34,11 @@ type Log struct {
 	closeMu      sync.RWMutex
 	closed       bool
 	queue        chan *request
+	pending      atomic.Int64 // admitted and not answered
 	pendingBytes atomic.Int64
+	rate         atomic.Int64 // entries committed per second, smoothed
+	rateSince    time.Time    // the committer's: start of the rate window
+	rateCount    int64        // the committer's: entries in the window
 
 	// The sequencer's own state; see sequencer.go.
 	seq seqState
@@ -92,6 +96,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	if err := l.recover(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	l.rateSince = time.Now()
 	l.wg.Add(3)
 	go l.sequence()
 	go l.commit()

@@ -28,6 +28,11 @@ const (
 	// DefaultMaxPending bounds the appends queued for the sequencer; beyond
 	// it Append fails fast with ErrPushback.
 	DefaultMaxPending = 8192
+	// DefaultMaxQueueDelay bounds how long admitted appends wait in the
+	// queue: beyond the appends the log commits in that time, at the rate
+	// it has been committing, Append fails fast with ErrPushback, so that
+	// the appends it admits keep a bounded latency under any load.
+	DefaultMaxQueueDelay = 100 * time.Millisecond
 	// DefaultMaxPendingBytes bounds the payload bytes queued for the sequencer.
 	DefaultMaxPendingBytes = 64 << 20
 	// DefaultMaxPayloadSize bounds one payload.
@@ -73,6 +78,7 @@ type Options struct {
 	MaxBatchDelay   time.Duration
 	MaxPending      int
 	MaxPendingBytes int
+	MaxQueueDelay   time.Duration
 	MaxPayloadSize  int
 	TileCacheSize   int
 	GCInterval      time.Duration
@@ -122,6 +128,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.GCInterval == 0 {
 		o.GCInterval = DefaultGCInterval
 	}
+	if o.MaxQueueDelay == 0 {
+		o.MaxQueueDelay = DefaultMaxQueueDelay
+	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
@@ -166,6 +175,8 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("MaxBatchBytes", o.MaxBatchBytes, fmt.Sprintf(">= MaxPayloadSize (%d)", o.MaxPayloadSize))
 	case o.TileCacheSize < 0:
 		return bad("TileCacheSize", o.TileCacheSize, ">= 0")
+	case o.MaxQueueDelay < 0:
+		return bad("MaxQueueDelay", o.MaxQueueDelay, "> 0")
 	case o.GCInterval < 0:
 		return bad("GCInterval", o.GCInterval, "> 0")
 	case o.NumMemtables < 1:

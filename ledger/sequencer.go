@@ -153,6 +153,9 @@ func (l *Log) enqueue(r *request) error {
 	if l.closed {
 		return ErrClosed
 	}
+	if err := l.Admit(); err != nil {
+		return err
+	}
 	n := int64(len(r.payload))
 	if l.pendingBytes.Add(n) > int64(l.opts.MaxPendingBytes) {
 		l.pendingBytes.Add(-n)
@@ -160,6 +163,7 @@ func (l *Log) enqueue(r *request) error {
 	}
 	select {
 	case l.queue <- r:
+		l.pending.Add(1)
 		return nil
 	default:
 		l.pendingBytes.Add(-n)
@@ -167,8 +171,42 @@ func (l *Log) enqueue(r *request) error {
 	}
 }
 
+// minPendingLimit is the fewest appends Admit lets wait, whatever the
+// measured commit rate.
+const minPendingLimit = 512
+
+// Admit reports, cheaply, whether an append would be admitted now: it
+// returns ErrPushback when the appends already waiting would take longer
+// than MaxQueueDelay to commit at the rate the log has been committing.
+// Submit checks it too; callers that do costly work before submitting (a
+// signature check) call it first, so that an overloaded log refuses work
+// before it is done.
+func (l *Log) Admit() error {
+	limit := max(minPendingLimit, int64(float64(l.rate.Load())*l.opts.MaxQueueDelay.Seconds()))
+	if n := l.pending.Load(); n >= limit {
+		return fmt.Errorf("%w: %d appends waiting, %.0f ms of work at %d entries/s", ErrPushback, n, 1000*float64(n)/float64(max(1, l.rate.Load())), l.rate.Load())
+	}
+	return nil
+}
+
+// measureRate updates the commit rate after a batch of n entries.
+func (l *Log) measureRate(n int) {
+	now := time.Now()
+	l.rateCount += int64(n)
+	if el := now.Sub(l.rateSince); el >= 250*time.Millisecond {
+		inst := int64(float64(l.rateCount) / el.Seconds())
+		old := l.rate.Load()
+		if old == 0 {
+			old = inst
+		}
+		l.rate.Store((old*3 + inst) / 4)
+		l.rateSince, l.rateCount = now, 0
+	}
+}
+
 // finish answers a request.
 func (l *Log) finish(r *request, err error) {
+	l.pending.Add(-1)
 	r.err = err
 	l.pendingBytes.Add(-int64(len(r.payload)))
 	r.payload = nil
@@ -506,8 +544,11 @@ func (l *Log) commit() {
 	for b := range l.commitCh {
 		start := time.Now()
 		err := l.write(b)
-		if err == nil && l.opts.OnCommit != nil {
-			l.opts.OnCommit(len(b.reqs), b.bytes, time.Since(start))
+		if err == nil {
+			l.measureRate(len(b.reqs))
+			if l.opts.OnCommit != nil {
+				l.opts.OnCommit(len(b.reqs), b.bytes, time.Since(start))
+			}
 		}
 		if err != nil {
 			err = fmt.Errorf("%w: committing entries %d to %d: %w", ErrStorage, b.reqs[0].index, b.pub.Size-1, err)

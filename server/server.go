@@ -288,6 +288,10 @@ func (s *Server) check(ss *akashiv1.SignedStatement, governance bool) (*checked,
 // prepare checks one signed statement and verifies its signature, and
 // returns the payload to append.
 func (s *Server) prepare(ss *akashiv1.SignedStatement, governance bool) ([]byte, *pending, error) {
+	// An overloaded log refuses before the costly signature check.
+	if err := s.log.Admit(); err != nil {
+		return nil, nil, err
+	}
 	c, err := s.check(ss, governance)
 	if err != nil {
 		return nil, nil, err

@@ -71,6 +71,8 @@ type serveConfig struct {
 	// the ledger.
 	ready         func(grpcAddr, httpAddr net.Addr)
 	ledgerOptions func(*ledger.Options)
+	// readHeaderTimeout, when set, replaces the HTTP server's (tests of slow clients).
+	readHeaderTimeout time.Duration
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -230,9 +232,13 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
+	readHeader := 5 * time.Second
+	if c.readHeaderTimeout > 0 {
+		readHeader = c.readHeaderTimeout
+	}
 	hsrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: readHeader,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
+	"github.com/akashi-ledger/akashi/ledger"
+)
+
+// TestOverloadSheds floods the server far beyond what it commits (a small
+// admission budget makes "far beyond" reachable in a test): it must answer
+// ResourceExhausted over gRPC and 429 with Retry-After over REST instead of
+// queueing, and take appends again once the flood stops.
+func TestOverloadSheds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods the server")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, serveConfig{
+			DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
+			RateLimit: 1e9, RateBurst: 1e9, LogLevel: slog.LevelError,
+			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
+			ledgerOptions: func(o *ledger.Options) {
+				o.MaxPending = 64 // a tight queue: the flood overruns it at once
+				o.MaxQueueDelay = time.Millisecond
+			},
+		}, io.Discard, io.Discard)
+	}()
+	addrs := <-ready
+	defer func() { cancel(); <-done }()
+	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(insecureCreds()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client, reg := akashiv1.NewLedgerServiceClient(conn), akashiv1.NewRegistryServiceClient(conn)
+	gov, err := resume(t.Context(), reg, readGov(t, dir), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keys = 200
+	var signers []*chainSigner
+	for i := range keys {
+		k := testKey(byte(i))
+		k[2] = byte(i >> 8)
+		if _, err := gov.governance(t.Context(), reg, registerKey(tokyoID, k)); err != nil {
+			t.Fatal(err)
+		}
+		signers = append(signers, &chainSigner{key: k, origin: testOrigin})
+	}
+	var ok, shed atomic.Int64
+	flood, stopFlood := context.WithTimeout(context.Background(), 3*time.Second)
+	defer stopFlood()
+	var wg sync.WaitGroup
+	for i, c := range signers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ss *akashiv1.SignedStatement
+			for n := 0; flood.Err() == nil; {
+				if ss == nil {
+					ss, _ = c.sign(decision(tokyoID, fmt.Sprintf("flood-%d-%d", i, n)))
+					n++
+				}
+				_, err := client.AppendRecord(flood, &akashiv1.AppendRecordRequest{Statement: ss})
+				switch status.Code(err) {
+				case codes.OK:
+					ok.Add(1)
+					ss = nil
+				case codes.ResourceExhausted:
+					shed.Add(1) // retry the same statement: its sequence is still next
+				case codes.Canceled, codes.DeadlineExceeded:
+				default:
+					t.Errorf("AppendRecord under overload = %v", err)
+					return
+				}
+			}
+		}()
+	}
+	// Meanwhile, over REST: 429 with Retry-After when the log sheds load.
+	var got429 atomic.Bool
+	restSigner := &chainSigner{key: testKey(250), origin: testOrigin}
+	if _, err := gov.governance(t.Context(), reg, registerKey(osakaID, restSigner.key)); err != nil {
+		t.Fatal(err)
+	}
+	restSS, _ := restSigner.sign(decision(osakaID, "rest-1"))
+	body, _ := protojson.Marshal(&akashiv1.AppendRecordRequest{Statement: restSS})
+	for flood.Err() == nil && !got429.Load() {
+		resp, err := http.Post("http://"+addrs[1].String()+"/v1/records", "application/json", bytes.NewReader(body))
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests:
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			got429.Store(true)
+		case http.StatusOK:
+			// Appended between two waves: sign the next one.
+			restSS, _ = restSigner.sign(decision(osakaID, fmt.Sprintf("rest-%d", restSigner.seq+1)))
+			body, _ = protojson.Marshal(&akashiv1.AppendRecordRequest{Statement: restSS})
+		default:
+			t.Errorf("POST /v1/records under overload = %d", resp.StatusCode)
+		}
+	}
+	wg.Wait()
+	t.Logf("under the flood: %d appended, %d shed with ResourceExhausted", ok.Load(), shed.Load())
+	if shed.Load() == 0 || ok.Load() == 0 {
+		t.Fatalf("%d appended, %d shed: want both", ok.Load(), shed.Load())
+	}
+	if !got429.Load() {
+		t.Error("REST never answered 429")
+	}
+	// The flood is over: the server takes appends again at once.
+	after := &chainSigner{key: testKey(251), origin: testOrigin}
+	if _, err := gov.governance(t.Context(), reg, registerKey(tokyoID, after.key)); err != nil {
+		t.Fatalf("governance after the flood = %v", err)
+	}
+	ss, _ := after.sign(decision(tokyoID, "after-the-flood"))
+	if _, err := client.AppendRecord(t.Context(), &akashiv1.AppendRecordRequest{Statement: ss}); err != nil {
+		t.Fatalf("AppendRecord after the flood = %v", err)
+	}
+}
