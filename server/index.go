@@ -21,19 +21,25 @@ import (
 // can be rebuilt from the log). Keys, in the ledger's index namespace, with
 // NUL separators (ids and org-ids never contain NUL):
 //
-//	'r' publisher 0 id                → recordInfo of the record
-//	'i' id 0 publisher                → empty: who published an id
-//	'p' publisher 0 process 0 index:8 → empty: the versions of a process
-//	'P' publisher 0 process           → index:8 of the process's first record
+//	'r' id 0 publisher       → recordInfo of the record (id first, so that
+//	                           the records with an id are a prefix scan)
+//	'P' publisher 0 process  → index:8 of each record of the process, in log order
+//
+// Two keys per record: every index key costs the append path a write.
 const (
 	idxRecord  = 'r'
-	idxID      = 'i'
-	idxVersion = 'p'
 	idxProcess = 'P'
 )
 
+// MaxProcessVersions bounds the records of one process.
+const MaxProcessVersions = 65536
+
 func recordKey(publisher, id string) []byte {
-	return joinKey(idxRecord, publisher, id)
+	return joinKey(idxRecord, id, publisher)
+}
+
+func processKey(publisher, process string) []byte {
+	return joinKey(idxProcess, publisher, process)
 }
 
 func joinKey(prefix byte, parts ...string) []byte {
@@ -45,12 +51,6 @@ func joinKey(prefix byte, parts ...string) []byte {
 		k = append(k, p...)
 	}
 	return k
-}
-
-func versionKey(publisher, process string, index uint64) []byte {
-	k := joinKey(idxVersion, publisher, process)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, index)
 }
 
 // recordInfo is what the index keeps about a record:
@@ -176,16 +176,16 @@ func recordKVs(v ledger.View, index uint64, rec *akashiv1.Record, digest [32]byt
 		return ri, err == nil, err
 	}
 	var errs record.Errors
-	processStart, processExists := []byte(nil), false
-	if b, err := v.Get(joinKey(idxProcess, pub, rec.GetProcessId())); err == nil {
-		processStart, processExists = b, true
+	versions, processExists := []byte(nil), false
+	if b, err := v.Get(processKey(pub, rec.GetProcessId())); err == nil {
+		versions, processExists = b, true
 	} else if !errors.Is(err, ledger.ErrNotFound) {
 		return nil, err
 	}
 	if rec.GetTag() == akashiv1.Tag_TAG_NEW {
 		if processExists {
 			errs = append(errs, &record.FieldError{Field: "record.process_id", Got: fmt.Sprintf("%q", rec.GetProcessId()),
-				Want: fmt.Sprintf("a new process id for a record tagged TAG_NEW (this one began at index %d; amend its records instead)", binary.BigEndian.Uint64(processStart)), Err: record.ErrOutOfRange})
+				Want: fmt.Sprintf("a new process id for a record tagged TAG_NEW (this one began at index %d; amend its records instead)", binary.BigEndian.Uint64(versions)), Err: record.ErrOutOfRange})
 		}
 	} else {
 		old, found, err := get(recordKey(pub, rec.GetAmends()))
@@ -232,7 +232,7 @@ func recordKVs(v ledger.View, index uint64, rec *akashiv1.Record, digest [32]byt
 		}
 	}
 	if cp := rec.GetRequest().GetCompensationProgramme(); cp != "" {
-		if _, err := v.Get(joinKey(idxProcess, pub, cp)); errors.Is(err, ledger.ErrNotFound) {
+		if _, err := v.Get(processKey(pub, cp)); errors.Is(err, ledger.ErrNotFound) {
 			errs = append(errs, &record.FieldError{Field: "record.request.compensation_programme", Got: fmt.Sprintf("%q", cp), Want: "the process id of a programme already published by " + pub, Err: record.ErrOutOfRange})
 		} else if err != nil {
 			return nil, err
@@ -242,15 +242,14 @@ func recordKVs(v ledger.View, index uint64, rec *akashiv1.Record, digest [32]byt
 		return nil, err
 	}
 	info := recordInfo{index: index, kind: kind, digest: digest, process: rec.GetProcessId()}
-	kvs := []ledger.KV{
+	if len(versions)/8 >= MaxProcessVersions {
+		return nil, &record.FieldError{Field: "record.process_id", Got: fmt.Sprintf("%q with %d versions", rec.GetProcessId(), len(versions)/8),
+			Want: fmt.Sprintf("a process of at most %d versions (continue in a new process with a related record)", MaxProcessVersions), Err: record.ErrOutOfRange}
+	}
+	return []ledger.KV{
 		{Key: recordKey(pub, rec.GetId()), Value: info.encode()},
-		{Key: joinKey(idxID, rec.GetId(), pub), Value: []byte{}},
-		{Key: versionKey(pub, rec.GetProcessId(), index), Value: []byte{}},
-	}
-	if !processExists {
-		kvs = append(kvs, ledger.KV{Key: joinKey(idxProcess, pub, rec.GetProcessId()), Value: binary.BigEndian.AppendUint64(nil, index)})
-	}
-	return kvs, nil
+		{Key: processKey(pub, rec.GetProcessId()), Value: binary.BigEndian.AppendUint64(bytes.Clone(versions), index)},
+	}, nil
 }
 
 // decodePending decodes a stored payload as the server does when it
@@ -267,8 +266,8 @@ func decodePending(payload []byte) (*pending, error) {
 	return &pending{signed: ss, statement: st, digest: sha256.Sum256(ss.GetStatement())}, nil
 }
 
-// splitIDKey returns the publisher of an 'i' key of the given id.
-func splitIDKey(key []byte, id string) (string, bool) {
-	rest, ok := bytes.CutPrefix(key, append(joinKey(idxID, id), 0))
+// splitRecordKey returns the publisher of an 'r' key of the given id.
+func splitRecordKey(key []byte, id string) (string, bool) {
+	rest, ok := bytes.CutPrefix(key, append(joinKey(idxRecord, id), 0))
 	return string(rest), ok
 }

@@ -35,7 +35,7 @@ const (
 	// MaxPageSize is the largest page ListEntries returns.
 	MaxPageSize = 1000
 	// MaxVersions is the most versions GetRecord returns for a process.
-	MaxVersions = 1000
+	MaxVersions = MaxProcessVersions
 )
 
 // Defaults of Options.
@@ -426,8 +426,8 @@ func (s *Server) getRecord(ctx context.Context, req *akashiv1.GetRecordRequest) 
 	}
 	if pub == "" {
 		var pubs []string
-		err := s.log.IndexScan(append(joinKey(idxID, id), 0), func(k, _ []byte) (bool, error) {
-			if p, ok := splitIDKey(k, id); ok {
+		err := s.log.IndexScan(append(joinKey(idxRecord, id), 0), func(k, _ []byte) (bool, error) {
+			if p, ok := splitRecordKey(k, id); ok {
 				pubs = append(pubs, p)
 			}
 			return len(pubs) < 10, nil
@@ -463,18 +463,15 @@ func (s *Server) getRecord(ctx context.Context, req *akashiv1.GetRecordRequest) 
 		return nil, err
 	}
 	resp := &akashiv1.GetRecordResponse{Entry: entryProto(e), TreeSize: size}
-	prefix := append(joinKey(idxVersion, pub, ri.process), 0)
-	var versions []uint64
-	err = s.log.IndexScan(prefix, func(k, _ []byte) (bool, error) {
-		if len(k) == len(prefix)+8 {
-			if i := binary.BigEndian.Uint64(k[len(prefix):]); i < size {
-				versions = append(versions, i)
-			}
-		}
-		return len(versions) < MaxVersions, nil
-	})
+	vb, err := s.log.IndexGet(processKey(pub, ri.process))
 	if err != nil {
 		return nil, err
+	}
+	var versions []uint64
+	for ; len(vb) >= 8 && len(versions) < MaxVersions; vb = vb[8:] {
+		if i := binary.BigEndian.Uint64(vb); i < size {
+			versions = append(versions, i)
+		}
 	}
 	for _, i := range versions {
 		v, err := s.log.Entry(ctx, i)
