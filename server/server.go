@@ -34,8 +34,9 @@ const (
 	DefaultPageSize = 100
 	// MaxPageSize is the largest page ListEntries returns.
 	MaxPageSize = 1000
-	// MaxVersions is the most versions GetRecord returns for a process.
-	MaxVersions = MaxProcessVersions
+	// MaxVersions is the most versions GetRecord returns for a process: the
+	// last ones.
+	MaxVersions = 1000
 )
 
 // Defaults of Options.
@@ -467,8 +468,11 @@ func (s *Server) getRecord(ctx context.Context, req *akashiv1.GetRecordRequest) 
 	if err != nil {
 		return nil, err
 	}
+	if len(vb) > 8*MaxVersions {
+		vb = vb[len(vb)-8*MaxVersions:]
+	}
 	var versions []uint64
-	for ; len(vb) >= 8 && len(versions) < MaxVersions; vb = vb[8:] {
+	for ; len(vb) >= 8; vb = vb[8:] {
 		if i := binary.BigEndian.Uint64(vb); i < size {
 			versions = append(versions, i)
 		}
