@@ -229,9 +229,14 @@ func BenchmarkVerify(b *testing.B) {
 func BenchmarkAppendRSS(b *testing.B) {
 	for b.Loop() {
 		l := openTest(b, b.TempDir(), nil)
+		m := startMemSampler()
 		start := time.Now()
 		fillLog(b, l, *benchEntries, 1024)
 		b.ReportMetric(float64(*benchEntries)/time.Since(start).Seconds(), "entries/s")
+		anon, file := m.done()
+		b.ReportMetric(m.peakHeap, "peak-heap-MiB")
+		b.ReportMetric(anon, "peak-anon-MiB")
+		b.ReportMetric(file, "peak-file-MiB")
 		if err := l.Close(); err != nil {
 			b.Fatal(err)
 		}

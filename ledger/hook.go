@@ -26,7 +26,10 @@ type Hook interface {
 	//
 	// v reads index keys as they stand just before this entry: committed,
 	// or written by entries sequenced earlier. Sequence runs on the
-	// sequencer's goroutine: it must be quick and must not block.
+	// sequencer's goroutine: it must be quick and must not block. It may
+	// return at most 256 keys and 64 KiB of keys and small values per
+	// entry: batches are cut to fit Badger's transaction limits with that
+	// room.
 	Sequence(v View, index uint64, payload []byte, arg any) ([]KV, error)
 }
 

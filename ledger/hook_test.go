@@ -99,3 +99,39 @@ func TestHookOrdersAndIndexes(t *testing.T) {
 		t.Fatalf("Append of a taken name after reopening = %v, want errTaken", err)
 	}
 }
+
+// manyKeys is a Hook that writes many index keys per entry.
+type manyKeys struct{}
+
+func (manyKeys) Sequence(v View, index uint64, payload []byte, arg any) ([]KV, error) {
+	kvs := make([]KV, 200)
+	for i := range kvs {
+		kvs[i] = KV{Key: binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64([]byte("m/"), index), uint64(i)), Value: payload[:min(len(payload), 100)]}
+	}
+	return kvs, nil
+}
+
+// TestHookManyKeysFitBatches appends from many callers with a hook that
+// writes 200 keys per entry: batches must be cut to Badger's transaction
+// limits instead of failing.
+func TestHookManyKeysFitBatches(t *testing.T) {
+	l := openTest(t, t.TempDir(), func(o *Options) { o.Hook = manyKeys{} })
+	defer l.Close()
+	var wg sync.WaitGroup
+	for w := range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				if _, err := l.Append(t.Context(), payload(w*1000+i)); err != nil {
+					t.Errorf("Append = %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if l.Size() != 256*10 {
+		t.Fatalf("size %d, want %d", l.Size(), 256*10)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,8 +77,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		WithNumMemtables(o.NumMemtables).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithValueThreshold(o.ValueThreshold).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		// Compaction buffers whole tables in memory, and by default tables
+		// grow with their level, and so with the log: keep them all small,
+		// and few compactions at once.
+		WithNumCompactors(2).
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{o.Logger})
+	bo.TableSizeMultiplier = 1
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening badger in %s: %w", ErrStorage, dir, err)
@@ -331,16 +339,25 @@ func (l *Log) checkLastEntry(txn *badger.Txn, st state) ([]byte, error) {
 	return data, nil
 }
 
-// collectGarbage runs Badger's value-log garbage collection on a ticker
-// until the log closes.
+// trimInterval is how often closed value-log files are dropped from the
+// resident set (see trimMappedFiles).
+const trimInterval = time.Second
+
+// collectGarbage runs Badger's value-log garbage collection on a ticker,
+// and trims the resident set, until the log closes.
 func (l *Log) collectGarbage() {
 	defer l.wg.Done()
 	t := time.NewTicker(l.opts.GCInterval)
 	defer t.Stop()
+	trim := time.NewTicker(trimInterval)
+	defer trim.Stop()
+	dir, _ := filepath.Abs(l.dir)
 	for {
 		select {
 		case <-l.closing:
 			return
+		case <-trim.C:
+			trimMappedFiles(dir)
 		case <-t.C:
 			for l.db.RunValueLogGC(0.5) == nil {
 				select {

@@ -18,7 +18,7 @@ const (
 	// DefaultMaxBatchBytes bounds the payload bytes committed in one
 	// transaction; it must stay well below Badger's transaction limit
 	// (15% of the memtable size).
-	DefaultMaxBatchBytes = 4 << 20
+	DefaultMaxBatchBytes = 2 << 20
 	// DefaultMaxBatchDelay is the longest the sequencer keeps gathering
 	// appends that are still arriving before it seals a batch while the
 	// store is idle; it seals as soon as they stop coming. Batches also form
@@ -39,16 +39,24 @@ const (
 	DefaultMaxPayloadSize = 1 << 20
 	// DefaultTileCacheSize is the number of full tiles, with their inner
 	// tree levels (16 KiB each), kept in memory for proofs.
-	DefaultTileCacheSize = 2048
+	DefaultTileCacheSize = 1024
 	// DefaultGCInterval is how often Badger's value log is garbage collected.
 	DefaultGCInterval = 10 * time.Minute
 	// DefaultMemTableSize is Badger's memtable size. With DefaultNumMemtables
 	// it bounds the memory that buffered writes use.
-	DefaultMemTableSize = 32 << 20
+	DefaultMemTableSize = 16 << 20
 	// DefaultNumMemtables is the number of memtables Badger keeps.
 	DefaultNumMemtables = 3
 	// DefaultBlockCacheSize is the size of Badger's block cache.
-	DefaultBlockCacheSize = 32 << 20
+	DefaultBlockCacheSize = 16 << 20
+	// DefaultValueLogFileSize is the size of Badger's value-log files. They
+	// are memory-mapped, and the pages written to the active one stay
+	// resident until it is rotated, so small files keep the resident set
+	// small whatever the size of the log.
+	DefaultValueLogFileSize = 32 << 20
+	// DefaultIndexCacheSize bounds the memory Badger gives the indexes and
+	// bloom filters of its tables, which otherwise grows with the log.
+	DefaultIndexCacheSize = 16 << 20
 	// DefaultMinFreeSpace is the free disk space below which the log
 	// refuses appends (ErrStorage) instead of writing: Badger writes through
 	// memory maps, and a write into a full disk through a memory map is not
@@ -73,20 +81,22 @@ type Options struct {
 	// checkpoints it finds, so a store written with another key is refused.
 	Verifier note.Verifier
 
-	MaxBatchSize    int
-	MaxBatchBytes   int
-	MaxBatchDelay   time.Duration
-	MaxPending      int
-	MaxPendingBytes int
-	MaxQueueDelay   time.Duration
-	MaxPayloadSize  int
-	TileCacheSize   int
-	GCInterval      time.Duration
-	MemTableSize    int64
-	NumMemtables    int
-	BlockCacheSize  int64
-	ValueThreshold  int64
-	MinFreeSpace    int64
+	MaxBatchSize     int
+	MaxBatchBytes    int
+	MaxBatchDelay    time.Duration
+	MaxPending       int
+	MaxPendingBytes  int
+	MaxQueueDelay    time.Duration
+	MaxPayloadSize   int
+	TileCacheSize    int
+	GCInterval       time.Duration
+	MemTableSize     int64
+	NumMemtables     int
+	BlockCacheSize   int64
+	ValueThreshold   int64
+	ValueLogFileSize int64
+	IndexCacheSize   int64
+	MinFreeSpace     int64
 
 	// Hook, if set, takes part in sequencing: it may refuse entries and
 	// writes index keys in their batch's transaction. See Hook.
@@ -133,6 +143,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = DefaultValueLogFileSize
+	}
+	if o.IndexCacheSize == 0 {
+		o.IndexCacheSize = DefaultIndexCacheSize
 	}
 	if o.MinFreeSpace == 0 {
 		o.MinFreeSpace = DefaultMinFreeSpace
@@ -186,21 +202,23 @@ func (o Options) withDefaults() (Options, error) {
 	case o.BlockCacheSize < 0:
 		return bad("BlockCacheSize", o.BlockCacheSize, ">= 0")
 	}
-	// A batch also writes its keys, tiles, bundles and checkpoint; Badger
-	// refuses transactions over 15% of the memtable.
-	if need := batchBudget(o); need > o.MemTableSize*15/100 {
-		return bad("MemTableSize", o.MemTableSize, fmt.Sprintf(">= %d for batches of %d entries and %d bytes", need*100/15+1, o.MaxBatchSize, o.MaxBatchBytes))
+	// Badger refuses a transaction over 15% of its memtable; one payload
+	// with what a batch writes besides must always fit (the sequencer cuts
+	// batches to fit, see txnCost).
+	if need := int64(o.MaxPayloadSize) + sealReserve(o) + maxIndexCost; need > o.MemTableSize*15/100 {
+		return bad("MemTableSize", o.MemTableSize, fmt.Sprintf(">= %d for payloads of %d bytes", need*100/15+1, o.MaxPayloadSize))
 	}
 	return o, nil
 }
 
-// batchBudget is an upper bound on what one batch adds to a Badger
-// transaction, by Badger's own accounting (key, value and per-entry meta):
-// payloads with their keys and leaf-hash index entries, the level-0 tiles and
-// entry bundles the batch fills, one tile per higher level, and the checkpoint.
-func batchBudget(o Options) int64 {
-	const perEntry = 2 * (9 + 8 + 32 + 64)
+// sealCount bounds the keys sealing a batch adds to its transaction.
+func sealCount(o Options) int64 { return int64(o.MaxBatchSize/256+2)*2 + 8 + 2 }
+
+// sealReserve bounds what sealing a batch adds to its transaction, by
+// Badger's accounting: the level-0 tiles and entry bundles a batch of
+// MaxBatchSize entries can touch, one tile per higher level, the
+// checkpoint and the state.
+func sealReserve(o Options) int64 {
 	const tileAndBundle = 32*256 + 256*(2+83) + 2*64
-	n := int64(o.MaxBatchSize)
-	return int64(o.MaxBatchBytes) + n*perEntry + (n/256+2)*tileAndBundle + 8*(32*256+64) + 4096
+	return int64(o.MaxBatchSize/256+2)*tileAndBundle + 8*(32*256+64) + 4096
 }

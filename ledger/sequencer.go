@@ -54,13 +54,27 @@ type batch struct {
 	seq    uint64 // numbers the batches a sequencer forms
 	reqs   []*request
 	writes []write // staged here, not in a badger.Txn: opening one waits for the commit in flight
+	cost   int64   // what the writes add to the transaction, by Badger's accounting
+	// valueThreshold is Options.ValueThreshold, for set.
+	valueThreshold int64
 	bytes  int
 	pub    *published // the tree head after the batch, set when sealed
 }
 
 type write struct{ key, value []byte }
 
-func (b *batch) set(key, value []byte) { b.writes = append(b.writes, write{key, value}) }
+// set stages a write and counts what it adds to the Badger transaction,
+// by Badger's own accounting (it refuses transactions over 15% of the
+// memtable): values from the value threshold on go to the value log and
+// count as a pointer.
+func (b *batch) set(key, value []byte) {
+	b.writes = append(b.writes, write{key, value})
+	v := int64(len(value))
+	if v >= b.valueThreshold {
+		v = 12
+	}
+	b.cost += int64(len(key)) + v + 12
+}
 
 // seqState is the sequencer's view of the log, ahead of what is published
 // by the batches it is forming and committing.
@@ -171,6 +185,14 @@ func (l *Log) enqueue(r *request) error {
 	}
 }
 
+// maxIndexCost and maxIndexCount bound what one entry's index keys (from
+// the Hook) add to a transaction; the sequencer keeps this much room in
+// every batch. A Hook that writes more may see its batches fail.
+const (
+	maxIndexCost  = 64 << 10
+	maxIndexCount = 256
+)
+
 // minPendingLimit is the fewest appends Admit lets wait, whatever the
 // measured commit rate.
 const minPendingLimit = 512
@@ -245,13 +267,17 @@ func (l *Log) sequence() {
 		l.abort(open, err)
 		open, broken = nil, true
 	}
+	// A batch is full at MaxBatchSize entries, or when one more entry and
+	// the seal might not fit Badger's transaction limit.
+	txnRoom := l.db.MaxBatchSize() - sealReserve(l.opts) - int64(l.opts.MaxPayloadSize) - maxIndexCost
+	countRoom := l.db.MaxBatchCount() - sealCount(l.opts) - maxIndexCount
 	full := func() bool {
-		return open != nil && (held != nil || len(open.reqs) >= l.opts.MaxBatchSize)
+		return open != nil && (held != nil || len(open.reqs) >= l.opts.MaxBatchSize || open.cost >= txnRoom || int64(len(open.writes)) >= countRoom)
 	}
 	add := func(r *request) {
 		if open == nil {
 			l.seq.batches++
-			open = &batch{seq: l.seq.batches}
+			open = &batch{seq: l.seq.batches, valueThreshold: l.opts.ValueThreshold}
 		}
 		if len(open.reqs) > 0 && open.bytes+len(r.payload) > l.opts.MaxBatchBytes {
 			held = r
