@@ -201,6 +201,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	srv := server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger, RateLimit: rate.Limit(c.RateLimit), RateBurst: c.RateBurst})
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
+	akashiv1.RegisterQueryServiceServer(gs, server.NewQuery(l, logger))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

@@ -18,6 +18,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -42,6 +43,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives request logs; slog.Default when nil.
 	Logger *slog.Logger
+	// ReadLimit and ReadBurst bound each client's REST reads (a token
+	// bucket per client address); ReadRate and ReadBurst when zero.
+	ReadLimit rate.Limit
+	ReadBurst int
 }
 
 // MaxBodyBytes bounds a REST request body.
@@ -53,10 +58,10 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		o.Logger = slog.Default()
 	}
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
 			if strings.EqualFold(h, server.RequestIDHeader) {
 				return server.RequestIDHeader, true
@@ -64,8 +69,11 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 			return runtime.DefaultHeaderMatcher(h)
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(h string) (string, bool) {
-			if h == server.RequestIDHeader {
+			switch h {
+			case server.RequestIDHeader:
 				return "X-Request-Id", true
+			case server.TreeSizeHeader:
+				return "Akashi-Tree-Size", true
 			}
 			return "", false
 		}),
@@ -78,9 +86,15 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	if err := akashiv1.RegisterRegistryServiceHandler(ctx, gw, o.Conn); err != nil {
 		return nil, fmt.Errorf("registering the REST gateway: %w", err)
 	}
+	if err := akashiv1.RegisterQueryServiceHandler(ctx, gw, o.Conn); err != nil {
+		return nil, fmt.Errorf("registering the REST gateway: %w", err)
+	}
 	m := newHTTPMetrics(o.Registerer)
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", limitBody(gw))
+	reads := newReadLimiter(o.ReadLimit, o.ReadBurst)
+	mux.Handle("/v1/", reads.wrap(limitBody(gw)))
+	mux.Handle("/v1/export", reads.wrap(exportHandler(o.Conn, reads)))
+	mux.Handle("/journalists/", reads.wrap(webHandler()))
 	tiles := &tilesHandler{log: o.Log}
 	mux.Handle("/checkpoint", tiles)
 	mux.Handle("/tile/", tiles)
@@ -103,7 +117,7 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Akashi transparency ledger %s\n\nREST API: /v1/ (see /openapi.json)\nC2SP tlog-tiles: /checkpoint, /tile/\nMetrics: /metrics\n", o.Log.Origin())
+		fmt.Fprintf(w, "Akashi transparency ledger %s\n\nREST API: /v1/ (see /openapi.json)\nFor journalists: /journalists/\nC2SP tlog-tiles: /checkpoint, /tile/\nMetrics: /metrics\n", o.Log.Origin())
 	})
 	return m.wrap(o.Logger, mux), nil
 }
