@@ -3,6 +3,8 @@
 package ledger
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
@@ -126,6 +128,142 @@ func (l *Log) IndexScan(prefix []byte, f func(key, value []byte) (bool, error)) 
 				return fmt.Errorf("%w: %w", ErrStorage, err)
 			}
 			more, err := f(it.Item().Key()[1:], v)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// IndexTxn reads and writes index keys in one transaction of a derived
+// index kept beside the log (see UpdateIndex).
+type IndexTxn interface {
+	// Get returns the committed value of an index key, or an error wrapping
+	// ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Set writes an index key.
+	Set(key, value []byte) error
+	// Delete removes an index key.
+	Delete(key []byte) error
+}
+
+type indexTxn struct{ txn *badger.Txn }
+
+func (t indexTxn) Get(key []byte) ([]byte, error) { return get(t.txn, indexKeyOf(key)) }
+
+func (t indexTxn) Set(key, value []byte) error {
+	if err := t.txn.Set(indexKeyOf(key), value); err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
+}
+
+func (t indexTxn) Delete(key []byte) error {
+	if err := t.txn.Delete(indexKeyOf(key)); err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
+}
+
+// UpdateIndex runs f in one durable transaction over index keys, for a
+// derived index that follows the log after the fact (rather than in the
+// sequencer, through a Hook): it reads the entries with Entries, writes
+// what they add together with its own watermark, and is whole after a
+// crash. Its keys must not be ones a Hook writes. A transaction may hold
+// about Options.MemTableSize*15/100 bytes (Badger's limit); f is told
+// nothing of it, and gets ErrStorage wrapping badger.ErrTxnTooBig past it.
+func (l *Log) UpdateIndex(ctx context.Context, f func(IndexTxn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	txn := l.db.NewTransaction(true)
+	defer txn.Discard()
+	if err := f(indexTxn{txn}); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("%w: committing index keys: %w", ErrStorage, err)
+	}
+	return nil
+}
+
+// MaxIndexTxnBytes is how much an UpdateIndex transaction may hold, by
+// Badger's accounting (keys, values under the value threshold, and a few
+// bytes each).
+func (l *Log) MaxIndexTxnBytes() int64 { return l.db.MaxBatchSize() }
+
+// MaxIndexTxnCount is how many keys an UpdateIndex transaction may write.
+func (l *Log) MaxIndexTxnCount() int64 { return l.db.MaxBatchCount() }
+
+// WaitSize waits until the published tree has at least size entries, or
+// ctx ends; it returns the published size.
+func (l *Log) WaitSize(ctx context.Context, size uint64) (uint64, error) {
+	for {
+		l.growMu.Lock()
+		grew := l.grew
+		l.growMu.Unlock()
+		if s := l.Size(); s >= size {
+			return s, nil
+		}
+		select {
+		case <-grew:
+		case <-ctx.Done():
+			return l.Size(), ctx.Err()
+		case <-l.closing:
+			return l.Size(), ErrClosed
+		}
+	}
+}
+
+// published wakes WaitSize callers after the tree grew.
+func (l *Log) published() {
+	l.growMu.Lock()
+	close(l.grew)
+	l.grew = make(chan struct{})
+	l.growMu.Unlock()
+}
+
+// IndexRange says which index keys IndexIterate visits.
+type IndexRange struct {
+	// Prefix bounds the keys visited.
+	Prefix []byte
+	// Start is the key to start from (inclusive), within Prefix; the first
+	// key of the prefix (the last, in reverse) when empty.
+	Start []byte
+	// Reverse visits keys in descending order.
+	Reverse bool
+}
+
+// IndexIterate calls f with the committed index keys of r, in key order
+// (or reverse), until f returns false or an error, or ctx ends.
+func (l *Log) IndexIterate(ctx context.Context, r IndexRange, f func(key, value []byte) (bool, error)) error {
+	return l.view(ctx, func(txn *badger.Txn) error {
+		prefix := indexKeyOf(r.Prefix)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64, Reverse: r.Reverse})
+		defer it.Close()
+		start := indexKeyOf(r.Start)
+		if len(r.Start) == 0 {
+			start = prefix
+			if r.Reverse {
+				// Seek past every key of the prefix.
+				start = append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+			}
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrStorage, err)
+			}
+			more, err := f(it.Item().KeyCopy(nil)[1:], v)
 			if err != nil || !more {
 				return err
 			}

@@ -135,3 +135,75 @@ func TestHookManyKeysFitBatches(t *testing.T) {
 		t.Fatalf("size %d, want %d", l.Size(), 256*10)
 	}
 }
+
+func TestUpdateIndexAndWaitSize(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	defer l.Close()
+	ctx := t.Context()
+	got := make(chan uint64, 1)
+	go func() {
+		s, err := l.WaitSize(ctx, 3)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	for i := range 3 {
+		if _, err := l.Append(ctx, payload(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := <-got; s < 3 {
+		t.Fatalf("WaitSize(3) = %d", s)
+	}
+	err := l.UpdateIndex(ctx, func(tx IndexTxn) error {
+		if _, err := tx.Get([]byte("w")); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("Get(w) before = %v", err)
+		}
+		return tx.Set([]byte("w"), []byte{3})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := l.IndexGet([]byte("w")); err != nil || v[0] != 3 {
+		t.Fatalf("IndexGet(w) = %v, %v", v, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIndexIterate(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	defer l.Close()
+	ctx := t.Context()
+	l.UpdateIndex(ctx, func(tx IndexTxn) error {
+		for _, k := range []string{"a/1", "a/2", "a/3", "b/1"} {
+			tx.Set([]byte(k), []byte(k))
+		}
+		return nil
+	})
+	collect := func(r IndexRange) string {
+		var out []string
+		if err := l.IndexIterate(ctx, r, func(k, _ []byte) (bool, error) {
+			out = append(out, string(k))
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tc := range []struct {
+		r    IndexRange
+		want string
+	}{
+		{IndexRange{Prefix: []byte("a/")}, "[a/1 a/2 a/3]"},
+		{IndexRange{Prefix: []byte("a/"), Start: []byte("a/2")}, "[a/2 a/3]"},
+		{IndexRange{Prefix: []byte("a/"), Reverse: true}, "[a/3 a/2 a/1]"},
+		{IndexRange{Prefix: []byte("a/"), Start: []byte("a/2"), Reverse: true}, "[a/2 a/1]"},
+	} {
+		if got := collect(tc.r); got != tc.want {
+			t.Errorf("IndexIterate(%+v) = %s, want %s", tc.r, got, tc.want)
+		}
+	}
+}

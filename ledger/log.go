@@ -49,6 +49,10 @@ type Log struct {
 	closing   chan struct{}
 	wg        sync.WaitGroup
 
+	// grew is closed, and replaced, each time the tree grows (WaitSize).
+	growMu sync.Mutex
+	grew   chan struct{}
+
 	// fault, in tests, fails commits as a failing disk would.
 	fault atomic.Pointer[func() error]
 }
@@ -100,6 +104,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		commitCh:  make(chan *batch),
 		committed: make(chan error),
 		closing:   make(chan struct{}),
+		grew:      make(chan struct{}),
 	}
 	if err := l.recover(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())

@@ -584,6 +584,7 @@ func (l *Log) commit() {
 			}
 		} else {
 			l.pub.Store(b.pub)
+			l.published()
 			for _, r := range b.reqs {
 				r.pub = b.pub
 				l.finish(r, nil)
