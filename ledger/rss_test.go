@@ -14,8 +14,8 @@ import (
 // memSampler records the peak anonymous and file-backed resident memory
 // of the process while it runs.
 type memSampler struct {
-	stop             chan struct{}
-	wg               sync.WaitGroup
+	stop               chan struct{}
+	wg                 sync.WaitGroup
 	peakAnon, peakFile float64
 	peakHeap           float64
 }

@@ -57,8 +57,8 @@ type batch struct {
 	cost   int64   // what the writes add to the transaction, by Badger's accounting
 	// valueThreshold is Options.ValueThreshold, for set.
 	valueThreshold int64
-	bytes  int
-	pub    *published // the tree head after the batch, set when sealed
+	bytes          int
+	pub            *published // the tree head after the batch, set when sealed
 }
 
 type write struct{ key, value []byte }
