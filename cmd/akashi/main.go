@@ -3,6 +3,8 @@
 // Command akashi runs and uses an Akashi transparency ledger.
 //
 //	akashi serve [flags]     run the server (see akashi serve -h)
+//	akashi keygen|log|agency|append|import|get|proof|verify|audit|monitor|export
+//	                         publish to and check a log (package client)
 //
 // Every subcommand explains itself with -h.
 package main
@@ -38,6 +40,17 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the ledger server", serveCommand},
+		{"keygen", "make an agency's (or governance) signing key", keygenCommand},
+		{"log", "show the log's identity and its latest checkpoint, verified", logCommand},
+		{"agency", "register, rotate or revoke an agency's key (governance)", agencyCommand},
+		{"append", "sign and append a record from a JSON or YAML file", appendCommand},
+		{"import", "sign and append records from CSV or JSON Lines, resumably", importCommand},
+		{"get", "fetch an entry by index or a record by id, proof verified", getCommand},
+		{"proof", "fetch and verify an inclusion or consistency proof", proofCommand},
+		{"verify", "verify a saved receipt or an exported log, offline", verifyCommand},
+		{"audit", "verify the whole log, resumably", auditCommand},
+		{"monitor", "watch the log's checkpoints for rollbacks and forks", monitorCommand},
+		{"export", "export the log as NDJSON or CSV with its checkpoint", exportCommand},
 	}
 }
 
@@ -67,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if c.name == args[0] {
 			err := c.run(ctx, args[1:], stdout, stderr)
 			var ue usageError
+			var ce codedError
 			switch {
 			case err == nil:
 				return exitOK
@@ -77,6 +91,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return exitUsage
 			case errors.As(err, new(printedError)):
 				return exitUsage
+			case errors.As(err, &ce):
+				fmt.Fprintf(stderr, "akashi %s: %v\n", c.name, err)
+				return ce.code
 			default:
 				fmt.Fprintf(stderr, "akashi %s: %v\n", c.name, err)
 				return exitError
