@@ -24,15 +24,18 @@ import (
 	"github.com/akashi-ledger/akashi/ledger"
 )
 
-// TestOverloadSheds floods the server far beyond what it commits (a small
-// admission budget makes "far beyond" reachable in a test): it must answer
-// ResourceExhausted over gRPC and 429 with Retry-After over REST instead of
-// queueing, and take appends again once the flood stops.
+// TestOverloadSheds floods the server far beyond what it commits — a
+// small queue, and for a while a sequencer held still, make "far beyond"
+// certain in a test on any machine: it must answer ResourceExhausted over
+// gRPC and 429 with Retry-After over REST instead of queueing, and take
+// appends again once the flood stops.
 func TestOverloadSheds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods the server")
 	}
 	dir := t.TempDir()
+	var stalled atomic.Bool
+	release := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
@@ -44,6 +47,12 @@ func TestOverloadSheds(t *testing.T) {
 			ledgerOptions: func(o *ledger.Options) {
 				o.MaxPending = 64 // a tight queue: the flood overruns it at once
 				o.MaxQueueDelay = time.Millisecond
+				o.Now = func() time.Time {
+					if stalled.Load() {
+						<-release // the disk is "slow": the sequencer waits
+					}
+					return time.Now()
+				}
 			},
 		}, io.Discard, io.Discard)
 	}()
@@ -69,7 +78,12 @@ func TestOverloadSheds(t *testing.T) {
 		}
 		signers = append(signers, &chainSigner{key: k, origin: testOrigin})
 	}
+	restSigner := &chainSigner{key: testKey(250), origin: testOrigin}
+	if _, err := gov.governance(t.Context(), reg, registerKey(osakaID, restSigner.key)); err != nil {
+		t.Fatal(err)
+	}
 	var ok, shed atomic.Int64
+	stalled.Store(true)
 	flood, stopFlood := context.WithTimeout(context.Background(), 3*time.Second)
 	defer stopFlood()
 	var wg sync.WaitGroup
@@ -100,10 +114,6 @@ func TestOverloadSheds(t *testing.T) {
 	}
 	// Meanwhile, over REST: 429 with Retry-After when the log sheds load.
 	var got429 atomic.Bool
-	restSigner := &chainSigner{key: testKey(250), origin: testOrigin}
-	if _, err := gov.governance(t.Context(), reg, registerKey(osakaID, restSigner.key)); err != nil {
-		t.Fatal(err)
-	}
 	restSS, _ := restSigner.sign(decision(osakaID, "rest-1"))
 	body, _ := protojson.Marshal(&akashiv1.AppendRecordRequest{Statement: restSS})
 	for flood.Err() == nil && !got429.Load() {
@@ -127,6 +137,8 @@ func TestOverloadSheds(t *testing.T) {
 			t.Errorf("POST /v1/records under overload = %d", resp.StatusCode)
 		}
 	}
+	stalled.Store(false)
+	close(release)
 	wg.Wait()
 	t.Logf("under the flood: %d appended, %d shed with ResourceExhausted", ok.Load(), shed.Load())
 	if shed.Load() == 0 || ok.Load() == 0 {

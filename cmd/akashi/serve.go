@@ -248,6 +248,25 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 
+	// The gateway's pipe first: a new log's first entry, which establishes
+	// its governance key, is appended through it before anyone else can
+	// reach the server.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreClosed(gs.Serve(pipe)) })
+	if err := ensureGenesis(ctx, akashiv1.NewRegistryServiceClient(conn), gov, key.signer.Name(), l.Size()); err != nil {
+		gs.Stop()
+		g.Wait()
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
+	g.Go(func() error { return ignoreClosed(gs.Serve(grpcLis)) })
+	g.Go(func() error {
+		if tlsConf != nil {
+			return ignoreClosed(hsrv.ServeTLS(httpLis, "", ""))
+		}
+		return ignoreClosed(hsrv.Serve(httpLis))
+	})
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
@@ -255,30 +274,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	if created {
 		fmt.Fprintf(stdout, "Created a new log %q; its key is in %s (keep it secret).\n", key.signer.Name(), keyPath)
 	}
+	if govCreated {
+		fmt.Fprintf(stdout, "Created the governance key %s in %s (keep it secret; it registers agencies).\n", record.KeyID(gov.Public().(ed25519.PublicKey)), govPath)
+	}
 	fmt.Fprintf(stdout, "Akashi log %q, %d entries, data in %s\n", key.signer.Name(), l.Size(), c.DataDir)
 	fmt.Fprintf(stdout, "  gRPC:      %s\n", grpcLis.Addr())
 	fmt.Fprintf(stdout, "  REST:      %s://%s/v1/log\n", scheme, httpLis.Addr())
 	fmt.Fprintf(stdout, "  tlog-tiles %s://%s/checkpoint\n", scheme, httpLis.Addr())
 	fmt.Fprintf(stdout, "  verifier key: %s\n", key.vkey)
-	if govCreated {
-		fmt.Fprintf(stdout, "Created the governance key %s in %s (keep it secret; it registers agencies).\n", record.KeyID(gov.Public().(ed25519.PublicKey)), govPath)
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ignoreClosed(gs.Serve(grpcLis)) })
-	g.Go(func() error { return ignoreClosed(gs.Serve(pipe)) })
-	g.Go(func() error {
-		if tlsConf != nil {
-			return ignoreClosed(hsrv.ServeTLS(httpLis, "", ""))
-		}
-		return ignoreClosed(hsrv.Serve(httpLis))
-	})
-	if err := ensureGenesis(ctx, akashiv1.NewRegistryServiceClient(conn), gov, key.signer.Name(), l.Size()); err != nil {
-		gs.Stop()
-		hsrv.Close()
-		g.Wait()
-		return err
-	}
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	if c.ready != nil {
 		c.ready(grpcLis.Addr(), httpLis.Addr())
