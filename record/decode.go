@@ -105,7 +105,8 @@ func decodeStrict(field string, b []byte, m proto.Message, want string) error {
 			Err:   ErrFormat,
 		}
 	}
-	if u, ok := decodeFindUnknown(m.ProtoReflect(), field); ok {
+	if hasUnknown(m.ProtoReflect()) {
+		u, _ := decodeFindUnknown(m.ProtoReflect(), field)
 		return &FieldError{
 			Field: field,
 			Got:   u.describe(),
@@ -135,6 +136,37 @@ type decodeUnknown struct {
 
 // decodeFindUnknown returns the first message, in field order and depth
 // first, that carries unknown fields.
+// hasUnknown reports whether m carries unknown fields at any depth; it is
+// decodeFindUnknown without the paths, for the common case of none.
+func hasUnknown(m protoreflect.Message) bool {
+	if len(m.GetUnknown()) > 0 {
+		return true
+	}
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					found = hasUnknown(mv.Message())
+					return !found
+				})
+			}
+		case fd.IsList():
+			if fd.Message() != nil {
+				l := v.List()
+				for j := 0; j < l.Len() && !found; j++ {
+					found = hasUnknown(l.Get(j).Message())
+				}
+			}
+		case fd.Message() != nil:
+			found = hasUnknown(v.Message())
+		}
+		return !found
+	})
+	return found
+}
+
 func decodeFindUnknown(m protoreflect.Message, path string) (decodeUnknown, bool) {
 	if raw := m.GetUnknown(); len(raw) > 0 {
 		return decodeUnknown{path: path, desc: m.Descriptor(), raw: raw}, true
