@@ -3,12 +3,8 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -31,27 +27,19 @@ import (
 func BenchmarkSignedAppendsGRPC(b *testing.B) {
 	const keys = 32
 	dir := b.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
 	var batches, entries atomic.Int64
 	var commitNs atomic.Int64
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
-			RateLimit: 1e9, RateBurst: 1e9, LogLevel: slog.LevelError,
-			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-			ledgerOptions: func(o *ledger.Options) {
-				o.OnCommit = func(n, _ int, took time.Duration) {
-					batches.Add(1)
-					entries.Add(int64(n))
-					commitNs.Add(int64(took))
-				}
-			},
-		}, io.Discard, io.Discard)
-	}()
-	addrs := <-ready
-	defer func() { cancel(); <-done }()
+	addrs, _ := runServe(b, serveConfig{
+		DataDir: dir, RateLimit: 1e9, RateBurst: 1e9,
+		ledgerOptions: func(o *ledger.Options) {
+			o.OnCommit = func(n, _ int, took time.Duration) {
+				batches.Add(1)
+				entries.Add(int64(n))
+				commitNs.Add(int64(took))
+			}
+		},
+	})
+	ctx := b.Context()
 	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(insecureCreds()))
 	if err != nil {
 		b.Fatal(err)

@@ -4,15 +4,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -623,24 +620,7 @@ func TestCLIExportCSV(t *testing.T) {
 func TestCLIOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, _ := selfSigned(t, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: filepath.Join(dir, "data"), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
-			TLSCert: certFile, TLSKey: keyFile, LogLevel: slog.LevelError,
-			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-		}, io.Discard, io.Discard)
-	}()
-	var addrs [2]net.Addr
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatal(err)
-	}
-	defer func() { cancel(); <-done }()
+	addrs, _ := runServe(t, serveConfig{DataDir: filepath.Join(dir, "data"), TLSCert: certFile, TLSKey: keyFile})
 	c := &cli{t: t, dir: dir, server: addrs[0].String()}
 	r := c.must(0, "log", "--server", c.server, "--tls-ca", certFile, "--json")
 	var info struct {

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -25,23 +24,7 @@ import (
 // clear error, the server stays up, and nothing is stored.
 func TestHostileInput(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin, LogLevel: slog.LevelError,
-			readHeaderTimeout: 300 * time.Millisecond,
-			ready:             func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-		}, io.Discard, io.Discard)
-	}()
-	addrs := <-ready
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve = %v", err)
-		}
-	}()
+	addrs, _ := runServe(t, serveConfig{DataDir: dir, readHeaderTimeout: 300 * time.Millisecond})
 	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(insecureCreds()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -36,28 +34,19 @@ func TestOverloadSheds(t *testing.T) {
 	dir := t.TempDir()
 	var stalled atomic.Bool
 	release := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
-			RateLimit: 1e9, RateBurst: 1e9, LogLevel: slog.LevelError,
-			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-			ledgerOptions: func(o *ledger.Options) {
-				o.MaxPending = 64 // a tight queue: the flood overruns it at once
-				o.MaxQueueDelay = time.Millisecond
-				o.Now = func() time.Time {
-					if stalled.Load() {
-						<-release // the disk is "slow": the sequencer waits
-					}
-					return time.Now()
+	addrs, _ := runServe(t, serveConfig{
+		DataDir: dir, RateLimit: 1e9, RateBurst: 1e9,
+		ledgerOptions: func(o *ledger.Options) {
+			o.MaxPending = 64 // a tight queue: the flood overruns it at once
+			o.MaxQueueDelay = time.Millisecond
+			o.Now = func() time.Time {
+				if stalled.Load() {
+					<-release // the disk is "slow": the sequencer waits
 				}
-			},
-		}, io.Discard, io.Discard)
-	}()
-	addrs := <-ready
-	defer func() { cancel(); <-done }()
+				return time.Now()
+			}
+		},
+	})
 	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(insecureCreds()))
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +105,15 @@ func TestOverloadSheds(t *testing.T) {
 	var got429 atomic.Bool
 	restSS, _ := restSigner.sign(decision(osakaID, "rest-1"))
 	body, _ := protojson.Marshal(&akashiv1.AppendRecordRequest{Statement: restSS})
+	// Once the gRPC flood is being shed, the queue is full: a REST append
+	// then cannot be admitted (and a client timeout keeps one that was from
+	// waiting for the held sequencer).
+	for shed.Load() == 0 && flood.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for flood.Err() == nil && !got429.Load() {
-		resp, err := http.Post("http://"+addrs[1].String()+"/v1/records", "application/json", bytes.NewReader(body))
+		resp, err := hc.Post("http://"+addrs[1].String()+"/v1/records", "application/json", bytes.NewReader(body))
 		if err != nil {
 			continue
 		}

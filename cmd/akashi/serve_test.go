@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,24 +70,42 @@ func (s *testServer) register(ds *demo.Dataset) {
 	}
 }
 
-func startServer(t *testing.T, dir string) *testServer {
+// runServe runs serve with c, on ephemeral loopback ports unless c says
+// otherwise, until the test ends or stop is called (either checks that
+// serve returned cleanly), and returns the bound gRPC and HTTP addresses.
+func runServe(t testing.TB, c serveConfig) (addrs [2]net.Addr, stop func() error) {
 	t.Helper()
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = "127.0.0.1:0"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:0"
+	}
+	if c.Origin == "" {
+		c.Origin = testOrigin
+	}
+	if c.LogLevel == 0 {
+		c.LogLevel = slog.LevelError
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir:  dir,
-			GRPCAddr: "127.0.0.1:0",
-			HTTPAddr: "127.0.0.1:0",
-			Origin:   testOrigin,
-			LogLevel: slog.LevelError,
-			ready:    func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-		}, io.Discard, io.Discard)
-	}()
-	var addrs [2]net.Addr
+	c.ready = func(g, h net.Addr) { ready <- [2]net.Addr{g, h} }
+	go func() { done <- serve(ctx, c, io.Discard, io.Discard) }()
 	select {
 	case addrs = <-ready:
+		var once sync.Once
+		var err error
+		stop = func() error {
+			once.Do(func() { cancel(); err = <-done })
+			return err
+		}
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		})
+		return addrs, stop
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve: %v", err)
@@ -94,6 +113,12 @@ func startServer(t *testing.T, dir string) *testServer {
 		cancel()
 		t.Fatal("server did not start")
 	}
+	panic("unreachable")
+}
+
+func startServer(t *testing.T, dir string) *testServer {
+	t.Helper()
+	addrs, stop := runServe(t, serveConfig{DataDir: dir})
 	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -107,21 +132,8 @@ func startServer(t *testing.T, dir string) *testServer {
 	if s.gov, err = record.ParsePrivateKey(pemBytes); err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
-	s.stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		conn.Close()
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
+	t.Cleanup(func() { conn.Close() })
+	s.stop = stop
 	info, err := s.client.GetLogInfo(t.Context(), &akashiv1.GetLogInfoRequest{})
 	if err != nil {
 		t.Fatal(err)

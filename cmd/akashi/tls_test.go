@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,8 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -60,29 +57,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: filepath.Join(dir, "data"), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
-			TLSCert: certFile, TLSKey: keyFile, LogLevel: slog.LevelError,
-			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-		}, io.Discard, io.Discard)
-	}()
-	var addrs [2]net.Addr
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve = %v", err)
-		}
-	}()
+	addrs, _ := runServe(t, serveConfig{DataDir: filepath.Join(dir, "data"), TLSCert: certFile, TLSKey: keyFile})
 	tlsConf := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	conn, err := grpc.NewClient(addrs[0].String(), grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)))
 	if err != nil {
@@ -110,18 +85,7 @@ func TestServeTLS(t *testing.T) {
 
 func TestRateLimitPerAgency(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{
-			DataDir: dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Origin: testOrigin,
-			RateLimit: 1, RateBurst: 3, LogLevel: slog.LevelError,
-			ready: func(g, h net.Addr) { ready <- [2]net.Addr{g, h} },
-		}, io.Discard, io.Discard)
-	}()
-	addrs := <-ready
-	defer func() { cancel(); <-done }()
+	addrs, _ := runServe(t, serveConfig{DataDir: dir, RateLimit: 1, RateBurst: 3})
 	s := &testServer{t: t, grpcAddr: addrs[0].String(), httpURL: "http://" + addrs[1].String()}
 	conn, _ := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecureCreds()))
 	defer conn.Close()
