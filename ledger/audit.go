@@ -88,19 +88,30 @@ type verifier struct {
 	}
 	fingerprint verify.Hash
 	nodeErr     error
-	nextCP      uint64 // size of the next checkpoint to check; 0 when none is left
+	// checkpoints are the stored checkpoints in order of size, their
+	// signatures already verified; next is the next one to compare.
+	checkpoints []checkpointAt
+	next        int
 }
 
-// chunk is one entry bundle's worth of entries on its way through the
-// verification pipeline.
-type chunk struct {
-	first    uint64
-	headers  [][]byte
-	payloads [][]byte // nil where withheld
-	err      error    // from reading
+type checkpointAt struct {
+	size uint64
+	cp   verify.Checkpoint
+	err  error // the signature or the text is bad
+}
 
+// segmentBundles is how many entry bundles one verification job reads.
+const segmentBundles = 16
+
+// segment is one job of the verification pipeline: the entries of
+// segmentBundles bundles, read, parsed and hashed by a worker, then checked
+// in order by the consumer.
+type segment struct {
+	first  uint64
 	parsed []verify.Header
 	leaves []verify.Hash
+	sizes  []int  // header and payload bytes of each entry, 0 payload bytes when withheld
+	err    error // located damage, or a read failure
 	done   chan struct{}
 }
 
@@ -108,6 +119,10 @@ func corruptAt(i uint64, format string, args ...any) error {
 	return fmt.Errorf("%w: %w", ErrCorrupt, &verify.EntryError{Index: i, Err: fmt.Errorf(format, args...)})
 }
 
+// run verifies the store. Workers read segments of the log in parallel,
+// each with its own iterators over the same snapshot, and hash them; the
+// consumer checks what must be checked in order (the chain, the tree, the
+// tiles, the checkpoints' roots).
 func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 	st, err := readState(v.txn)
 	if err != nil {
@@ -118,39 +133,51 @@ func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 		return v.stats, err
 	}
 	v.aud.OnNode = v.checkNode
-
-	// Checkpoints, in order of size.
-	cps := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixCheckpoint}, PrefetchValues: false})
-	defer cps.Close()
-	cps.Rewind()
-	if err := v.checkCheckpoints(cps); err != nil {
+	if err := v.loadCheckpoints(); err != nil {
+		return v.stats, err
+	}
+	if err := v.checkCheckpoints(); err != nil { // the one at size 0
 		return v.stats, err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ordered := make(chan *chunk, 2*runtime.GOMAXPROCS(0))
-	work := make(chan *chunk, 2*runtime.GOMAXPROCS(0))
+	workers := runtime.GOMAXPROCS(0)
+	ordered := make(chan *segment, 2*workers)
+	jobs := make(chan *segment, 2*workers)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // producer
+	go func() { // hands out segments, in order
 		defer wg.Done()
 		defer close(ordered)
-		defer close(work)
-		v.produce(ctx, ordered, work)
+		defer close(jobs)
+		for first := uint64(0); first < v.st.Size; first += segmentBundles * verify.TileWidth {
+			sg := &segment{first: first, done: make(chan struct{})}
+			select {
+			case ordered <- sg:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- sg:
+			case <-ctx.Done():
+				close(sg.done)
+				return
+			}
+		}
 	}()
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c := range work {
-				hashChunk(c)
+			for sg := range jobs {
+				v.readSegment(ctx, sg)
 			}
 		}()
 	}
-	err = v.consume(ctx, ordered, cps)
+	err = v.consume(ctx, ordered)
 	cancel()
-	for range ordered { // let the producer finish
+	for range ordered { // let the dispatcher finish
 	}
 	wg.Wait()
 	if err != nil {
@@ -159,84 +186,76 @@ func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 	return v.stats, v.finish()
 }
 
-// produce reads bundles and payloads in log order.
-func (v *verifier) produce(ctx context.Context, ordered, work chan<- *chunk) {
+// readSegment reads, parses and hashes one segment's entries, with its own
+// iterator over the snapshot.
+func (v *verifier) readSegment(ctx context.Context, sg *segment) {
+	defer close(sg.done)
+	end := min(sg.first+segmentBundles*verify.TileWidth, v.st.Size)
+	n := int(end - sg.first)
+	sg.parsed = make([]verify.Header, 0, n)
+	sg.leaves = make([]verify.Hash, 0, n)
+	sg.sizes = make([]int, 0, n)
+	payloads := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}, PrefetchValues: true, PrefetchSize: 64})
+	defer payloads.Close()
+	payloads.Seek(payloadKey(sg.first))
 	bundles := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixBundle}, PrefetchValues: true, PrefetchSize: 4})
 	defer bundles.Close()
-	payloads := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}, PrefetchValues: true, PrefetchSize: 256})
-	defer payloads.Close()
-	bundles.Rewind()
-	payloads.Rewind()
-	send := func(c *chunk) bool {
-		c.done = make(chan struct{})
-		select {
-		case ordered <- c:
-		case <-ctx.Done():
-			return false
-		}
-		if c.err != nil {
-			close(c.done)
-			return false
-		}
-		select {
-		case work <- c:
-			return true
-		case <-ctx.Done():
-			close(c.done)
-			return false
-		}
-	}
-	for first := uint64(0); first < v.st.Size; first += verify.TileWidth {
-		c := &chunk{first: first}
-		n := first / verify.TileWidth
-		if !bundles.Valid() || !bytes.Equal(bundles.Item().Key(), bundleKey(n)) {
-			c.err = corruptAt(first, "entry bundle %d is missing", n)
-			send(c)
+	bundles.Seek(bundleKey(sg.first / verify.TileWidth))
+	var data []byte
+	for b := sg.first / verify.TileWidth; b*verify.TileWidth < end; b++ {
+		if ctx.Err() != nil {
+			sg.err = ctx.Err()
 			return
 		}
-		data, err := bundles.Item().ValueCopy(nil)
-		if err != nil {
-			c.err = fmt.Errorf("%w: reading entry bundle %d: %w", ErrStorage, n, err)
-			send(c)
+		first := b * verify.TileWidth
+		if !bundles.Valid() || !bytes.Equal(bundles.Item().Key(), bundleKey(b)) {
+			sg.err = corruptAt(first, "entry bundle %d is missing", b)
+			return
+		}
+		var err error
+		if data, err = bundles.Item().ValueCopy(data[:0]); err != nil {
+			sg.err = fmt.Errorf("%w: reading entry bundle %d: %w", ErrStorage, b, err)
 			return
 		}
 		bundles.Next()
 		want := min(verify.TileWidth, v.st.Size-first)
-		entries, err := splitBundle(data, first, want)
+		headers, err := splitBundle(data, first, want)
 		if err != nil {
-			c.err = err
-			send(c)
+			sg.err = err
 			return
 		}
-		c.headers = entries
-		c.payloads = make([][]byte, len(entries))
-		for k := range entries {
+		for k, hdr := range headers {
 			i := first + uint64(k)
+			h, err := verify.ParseHeader(hdr)
+			if err != nil {
+				sg.err = corruptAt(i, "%w", err)
+				return
+			}
+			size := len(hdr)
 			if payloads.Valid() && binary.BigEndian.Uint64(payloads.Item().Key()[1:]) == i {
-				if c.payloads[k], err = payloads.Item().ValueCopy(nil); err != nil {
-					c.err = fmt.Errorf("%w: reading payload %d: %w", ErrStorage, i, err)
-					break
+				// Hash the payload in place: no copy.
+				var d verify.Hash
+				err := payloads.Item().Value(func(p []byte) error {
+					d, size = verify.PayloadDigest(p), size+len(p)
+					return nil
+				})
+				if err != nil {
+					sg.err = fmt.Errorf("%w: reading payload %d: %w", ErrStorage, i, err)
+					return
+				}
+				if d != h.PayloadDigest {
+					sg.err = corruptAt(i, "%w: payload hashes to %v, header commits to %v", verify.ErrMismatch, d, h.PayloadDigest)
+					return
 				}
 				payloads.Next()
-				if _, err := v.txn.Get(withheldKey(i)); err == nil {
-					c.err = corruptAt(i, "entry has both a payload and a withheld marker")
-					break
-				}
-				continue
+			} else if _, err := v.txn.Get(withheldKey(i)); err != nil {
+				sg.err = corruptAt(i, "payload is missing and not withheld")
+				return
 			}
-			if _, err := v.txn.Get(withheldKey(i)); err != nil {
-				c.err = corruptAt(i, "payload is missing and not withheld")
-				break
-			}
+			sg.parsed = append(sg.parsed, h)
+			sg.leaves = append(sg.leaves, verify.LeafHash(hdr))
+			sg.sizes = append(sg.sizes, size)
 		}
-		if !send(c) {
-			return
-		}
-	}
-	if payloads.Valid() {
-		i := binary.BigEndian.Uint64(payloads.Item().Key()[1:])
-		c := &chunk{first: v.st.Size, err: corruptAt(i, "a payload is stored beyond the log's size %d", v.st.Size)}
-		send(c)
 	}
 }
 
@@ -257,69 +276,43 @@ func splitBundle(data []byte, first, want uint64) ([][]byte, error) {
 	return entries, nil
 }
 
-// hashChunk parses a chunk's headers and hashes its leaves and payloads.
-func hashChunk(c *chunk) {
-	defer close(c.done)
-	c.parsed = make([]verify.Header, len(c.headers))
-	c.leaves = make([]verify.Hash, len(c.headers))
-	for k, hdr := range c.headers {
-		i := c.first + uint64(k)
-		h, err := verify.ParseHeader(hdr)
-		if err != nil {
-			c.err = corruptAt(i, "%w", err)
-			return
-		}
-		if c.payloads[k] != nil {
-			if d := verify.PayloadDigest(c.payloads[k]); d != h.PayloadDigest {
-				c.err = corruptAt(i, "%w: payload hashes to %v, header commits to %v", verify.ErrMismatch, d, h.PayloadDigest)
-				return
-			}
-		}
-		c.parsed[k] = h
-		c.leaves[k] = verify.LeafHash(hdr)
-	}
-}
-
-// consume checks the chunks in order: chain, tree, tiles and checkpoints.
-func (v *verifier) consume(ctx context.Context, ordered <-chan *chunk, cps *badger.Iterator) error {
-	for c := range ordered {
-		<-c.done
-		if c.err != nil {
-			return c.err
-		}
+// consume checks the segments in order: chain, tree, tiles and checkpoints.
+func (v *verifier) consume(ctx context.Context, ordered <-chan *segment) error {
+	for sg := range ordered {
+		<-sg.done
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for k, h := range c.parsed {
-			i := c.first + uint64(k)
-			if err := v.aud.AppendParsed(h, c.leaves[k]); err != nil {
+		// Entries before the damage are checked first, so that the first
+		// damage is the one reported.
+		for k, h := range sg.parsed {
+			i := sg.first + uint64(k)
+			if err := v.aud.AppendParsed(h, sg.leaves[k]); err != nil {
 				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			if v.nodeErr != nil {
 				return v.nodeErr
 			}
-			leaf := c.leaves[k]
+			leaf := sg.leaves[k]
 			binary.BigEndian.PutUint64(leaf[:8], binary.BigEndian.Uint64(leaf[:8])^mixIndex(i))
 			for j := range leaf {
 				v.fingerprint[j] ^= leaf[j]
 			}
-			v.stats.Bytes += uint64(len(c.headers[k]) + len(c.payloads[k]))
-			if c.payloads[k] == nil {
+			v.stats.Bytes += uint64(sg.sizes[k])
+			if sg.sizes[k] == verify.HeaderSize {
 				v.stats.Withheld++
 			}
-			if v.aud.Size() == v.nextCP {
-				if err := v.checkCheckpoints(cps); err != nil {
-					return err
-				}
+			if err := v.checkCheckpoints(); err != nil {
+				return err
 			}
+		}
+		if sg.err != nil {
+			return sg.err
 		}
 		v.stats.Entries = v.aud.Size()
 	}
 	if v.aud.Size() != v.st.Size {
 		return fmt.Errorf("%w: the log's state says %d entries, %d were found", ErrCorrupt, v.st.Size, v.aud.Size())
-	}
-	if v.nextCP != 0 {
-		return fmt.Errorf("%w: a checkpoint for size %d lies beyond the log's size %d", ErrCorrupt, v.nextCP, v.st.Size)
 	}
 	return nil
 }
@@ -327,45 +320,61 @@ func (v *verifier) consume(ctx context.Context, ordered <-chan *chunk, cps *badg
 // mixIndex spreads an index over 64 bits (a bijection), for the leaf-index fingerprint.
 func mixIndex(i uint64) uint64 { return (i + 1) * 0x9e3779b97f4a7c15 }
 
-// checkCheckpoints checks every stored checkpoint whose size the auditor
-// has reached.
-func (v *verifier) checkCheckpoints(cps *badger.Iterator) error {
-	for ; cps.Valid(); cps.Next() {
-		item := cps.Item()
-		key := item.Key()
+// loadCheckpoints reads every stored checkpoint and verifies their
+// signatures on all cores.
+func (v *verifier) loadCheckpoints() error {
+	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixCheckpoint}, PrefetchValues: true})
+	defer it.Close()
+	var raw [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		key := it.Item().Key()
 		if len(key) != 9 {
 			return fmt.Errorf("%w: checkpoint key %x", ErrCorrupt, key)
 		}
 		size := binary.BigEndian.Uint64(key[1:])
-		if size > v.aud.Size() {
-			v.nextCP = size
-			return nil
-		}
 		if size > v.st.Size {
-			return fmt.Errorf("%w: checkpoint for size %d lies beyond the log's size %d", ErrCorrupt, size, v.st.Size)
+			return fmt.Errorf("%w: a checkpoint for size %d lies beyond the log's size %d", ErrCorrupt, size, v.st.Size)
 		}
-		var cp verify.Checkpoint
-		err := item.Value(func(b []byte) error {
-			var err error
-			cp, err = verify.OpenCheckpoint(b, v.opts.Origin, v.opts.Verifier)
-			return err
-		})
-		if err == nil && cp.Size != size {
-			err = fmt.Errorf("%w: it says size %d", verify.ErrMismatch, cp.Size)
+		b, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrStorage, err)
 		}
+		v.checkpoints = append(v.checkpoints, checkpointAt{size: size})
+		raw = append(raw, b)
+	}
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raw); i += workers {
+				c := &v.checkpoints[i]
+				c.cp, c.err = verify.OpenCheckpoint(raw[i], v.opts.Origin, v.opts.Verifier)
+				if c.err == nil && c.cp.Size != c.size {
+					c.err = fmt.Errorf("%w: it says size %d", verify.ErrMismatch, c.cp.Size)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// checkCheckpoints compares the checkpoints of the size the auditor has
+// reached with the tree it has recomputed.
+func (v *verifier) checkCheckpoints() error {
+	for ; v.next < len(v.checkpoints) && v.checkpoints[v.next].size == v.aud.Size(); v.next++ {
+		c := v.checkpoints[v.next]
+		err := c.err
 		if err == nil {
-			err = v.aud.CheckCheckpoint(cp)
+			err = v.aud.CheckCheckpoint(c.cp)
 		}
 		if err != nil {
-			loc := size
-			if loc > 0 {
-				loc--
-			}
-			return corruptAt(loc, "checkpoint at size %d: %w", size, err)
+			return corruptAt(max(c.size, 1)-1, "checkpoint at size %d: %w", c.size, err)
 		}
 		v.stats.Checkpoints++
 	}
-	v.nextCP = 0 // no more checkpoints
 	return nil
 }
 
@@ -415,6 +424,15 @@ func (v *verifier) finish() error {
 	case v.st.Size > 0 && v.aud.State().LastTime != v.st.LastTime:
 		return fmt.Errorf("%w: state last time %d, the last entry has %d", ErrCorrupt, v.st.LastTime, v.aud.State().LastTime)
 	}
+	if v.next != len(v.checkpoints) {
+		return fmt.Errorf("%w: a checkpoint for size %d does not fall on the log", ErrCorrupt, v.checkpoints[v.next].size)
+	}
+	if _, err := v.txn.Get(payloadKey(v.st.Size)); !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("%w: a payload is stored beyond the log's size %d", ErrCorrupt, v.st.Size)
+	}
+	if err := v.checkWithheld(); err != nil {
+		return err
+	}
 	// Every tile level of the tree was reached by checkNode, so the tiles
 	// are checked; nothing may lie beyond them.
 	for l := range uint8(maxTileLevels) {
@@ -433,33 +451,86 @@ func (v *verifier) finish() error {
 	return v.checkLeafIndex()
 }
 
-// checkLeafIndex compares the leaf-hash index with the fingerprint of the
-// leaves; on a mismatch it looks up every leaf to locate the damage.
-func (v *verifier) checkLeafIndex() error {
-	var fp verify.Hash
-	var count uint64
-	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLeaf}, PrefetchValues: true})
+// checkWithheld checks that no withheld entry still has its payload (the
+// verification of each entry found either one or the other).
+func (v *verifier) checkWithheld() error {
+	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixWithheld}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		key := it.Item().Key()
-		var leaf verify.Hash
-		var i uint64
-		err := it.Item().Value(func(b []byte) error {
-			if len(key) != 33 || len(b) != 8 {
-				return fmt.Errorf("%w: leaf index entry %x has a %d-byte value", ErrCorrupt, key, len(b))
+		if len(key) != 9 {
+			return fmt.Errorf("%w: withheld marker key %x", ErrCorrupt, key)
+		}
+		i := binary.BigEndian.Uint64(key[1:])
+		if i >= v.st.Size {
+			return fmt.Errorf("%w: a withheld marker lies beyond the log's size %d", ErrCorrupt, v.st.Size)
+		}
+		if _, err := v.txn.Get(payloadKey(i)); err == nil {
+			return corruptAt(i, "entry has both a payload and a withheld marker")
+		}
+	}
+	return nil
+}
+
+// checkLeafIndex compares the leaf-hash index with the fingerprint of the
+// leaves; on a mismatch it looks up every leaf to locate the damage.
+func (v *verifier) checkLeafIndex() error {
+	// The fingerprint is an XOR, so the key space can be read in parts, in
+	// parallel: one part per leading byte range of the leaf hash.
+	parts := runtime.GOMAXPROCS(0)
+	fps := make([]verify.Hash, parts)
+	counts := make([]uint64, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := 256*w/parts, 256*(w+1)/parts
+			it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLeaf}, PrefetchValues: true, PrefetchSize: 256})
+			defer it.Close()
+			for it.Seek([]byte{prefixLeaf, byte(lo)}); it.Valid(); it.Next() {
+				key := it.Item().Key()
+				if len(key) != 33 {
+					errs[w] = fmt.Errorf("%w: leaf index key %x", ErrCorrupt, key)
+					return
+				}
+				if int(key[1]) >= hi {
+					return
+				}
+				var leaf verify.Hash
+				var i uint64
+				err := it.Item().Value(func(b []byte) error {
+					if len(b) != 8 {
+						return fmt.Errorf("%w: leaf index entry %x has a %d-byte value", ErrCorrupt, key, len(b))
+					}
+					i = binary.BigEndian.Uint64(b)
+					return nil
+				})
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				copy(leaf[:], key[1:])
+				binary.BigEndian.PutUint64(leaf[:8], binary.BigEndian.Uint64(leaf[:8])^mixIndex(i))
+				for j := range leaf {
+					fps[w][j] ^= leaf[j]
+				}
+				counts[w]++
 			}
-			i = binary.BigEndian.Uint64(b)
-			return nil
-		})
-		if err != nil {
-			return err
+		}()
+	}
+	wg.Wait()
+	var fp verify.Hash
+	var count uint64
+	for w := range parts {
+		if errs[w] != nil {
+			return errs[w]
 		}
-		copy(leaf[:], key[1:])
-		binary.BigEndian.PutUint64(leaf[:8], binary.BigEndian.Uint64(leaf[:8])^mixIndex(i))
-		for j := range leaf {
-			fp[j] ^= leaf[j]
+		for j := range fp {
+			fp[j] ^= fps[w][j]
 		}
-		count++
+		count += counts[w]
 	}
 	if count == v.st.Size && fp == v.fingerprint {
 		return nil
