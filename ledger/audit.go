@@ -110,7 +110,7 @@ type segment struct {
 	first  uint64
 	parsed []verify.Header
 	leaves []verify.Hash
-	sizes  []int  // header and payload bytes of each entry, 0 payload bytes when withheld
+	sizes  []int // header and payload bytes of each entry, 0 payload bytes when withheld
 	err    error // located damage, or a read failure
 	done   chan struct{}
 }

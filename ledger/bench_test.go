@@ -4,9 +4,9 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"math/rand/v2"
 	"os"
