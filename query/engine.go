@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -31,16 +30,18 @@ const (
 type Log interface {
 	Store
 	Head() ledger.Head
+	Size() uint64
 	CheckpointAt(ctx context.Context, size uint64) ([]byte, error)
 	Entry(ctx context.Context, index uint64) (ledger.Entry, error)
 	Entries(ctx context.Context, start, end uint64, f func(ledger.Entry) error) error
 	Origin() string
 }
 
-// Engine answers queries from the indexes [Indexer] keeps.
+// Engine answers queries from the indexes a [Follower] keeps.
 type Engine struct {
 	log Log
 	res Resolver
+	fol *Follower
 
 	mu      sync.Mutex
 	supSize uint64
@@ -48,9 +49,10 @@ type Engine struct {
 }
 
 // NewEngine returns an engine over l; res resolves record ids given
-// without their publisher.
-func NewEngine(l Log, res Resolver) *Engine {
-	return &Engine{log: l, res: res}
+// without their publisher. f, if not nil, is the follower that keeps the
+// index, which exports of index ranges beyond it wait for.
+func NewEngine(l Log, res Resolver, f *Follower) *Engine {
+	return &Engine{log: l, res: res, fol: f}
 }
 
 // Resolver returns the engine's resolver.
@@ -62,16 +64,20 @@ type Snapshot struct {
 	Checkpoint []byte
 }
 
-// Head returns the latest published tree.
-func (e *Engine) Head() (Snapshot, error) {
-	h := e.log.Head()
-	if h.Size > math.MaxUint32 {
-		return Snapshot{}, errTooLarge
+// Head returns the tree that answers reflect now: the latest published
+// tree the index covers.
+func (e *Engine) Head(ctx context.Context) (Snapshot, error) {
+	w, err := readWatermark(e.log)
+	if err != nil {
+		return Snapshot{}, err
 	}
-	return Snapshot{Size: h.Size, Checkpoint: h.Checkpoint}, nil
+	return e.at(ctx, w.answer)
 }
 
 func (e *Engine) at(ctx context.Context, size uint64) (Snapshot, error) {
+	if size > math.MaxUint32 {
+		return Snapshot{}, errTooLarge
+	}
 	cp, err := e.log.CheckpointAt(ctx, size)
 	if err != nil {
 		return Snapshot{}, err
@@ -79,156 +85,212 @@ func (e *Engine) at(ctx context.Context, size uint64) (Snapshot, error) {
 	return Snapshot{Size: size, Checkpoint: cp}, nil
 }
 
-func (e *Engine) list(t string, size uint64) ([]uint32, error) {
-	return readTerm(e.log, []byte(t), size, nil)
+// lists reads posting lists for one query, each once.
+type lists struct {
+	e    *Engine
+	size uint64
+	m    map[string]plist
 }
 
-// union merges sorted lists.
-func union(lists [][]uint32) []uint32 {
-	switch len(lists) {
-	case 0:
-		return nil
-	case 1:
-		return lists[0]
-	}
-	n := 0
-	for _, l := range lists {
-		n += len(l)
-	}
-	out := make([]uint32, 0, n)
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+func (e *Engine) lists(size uint64) *lists {
+	return &lists{e: e, size: size, m: map[string]plist{}}
 }
 
-// intersect intersects sorted lists, smallest first.
-func intersect(lists [][]uint32) []uint32 {
-	if len(lists) == 0 {
-		return nil
+func (ls *lists) get(t string) (plist, error) {
+	if p, ok := ls.m[t]; ok {
+		return p, nil
 	}
-	sort.Slice(lists, func(i, j int) bool { return len(lists[i]) < len(lists[j]) })
-	out := slices.Clone(lists[0])
-	for _, l := range lists[1:] {
-		if len(out) == 0 {
-			break
-		}
-		k := 0
-		if len(l) > 16*len(out) { // gallop
-			lo := 0
-			for _, v := range out {
-				i, found := slices.BinarySearch(l[lo:], v)
-				lo += i
-				if found {
-					out[k] = v
-					k++
-				}
+	p, err := readTerm(ls.e.log, t, ls.size)
+	if err == nil {
+		ls.m[t] = p
+	}
+	return p, err
+}
+
+// set returns the records with any of terms; a text term stands for the
+// records whose indexed text or programme title holds the token.
+func (ls *lists) set(terms []string) (*set, error) {
+	var ps []plist
+	for _, t := range terms {
+		ts := []string{t}
+		if t[0] == fieldText {
+			titles, err := titlesWith(ls.e.log, t[1:])
+			if err != nil {
+				return nil, err
 			}
-		} else {
-			i := 0
-			for _, v := range out {
-				for i < len(l) && l[i] < v {
-					i++
-				}
-				if i < len(l) && l[i] == v {
-					out[k] = v
-					k++
-				}
+			ts = append(ts, titles...)
+		}
+		for _, t := range ts {
+			p, err := ls.get(t)
+			if err != nil {
+				return nil, err
 			}
+			ps = append(ps, p)
 		}
-		out = out[:k]
 	}
-	return out
-}
-
-// members is a membership test over a sorted list.
-type members struct {
-	bits []uint64
-	list []uint32
-}
-
-func newMembers(l []uint32, size uint64) members {
-	if uint64(len(l)) > size/64 && size < 1<<28 {
-		bits := make([]uint64, (size+63)/64)
-		for _, v := range l {
-			bits[v/64] |= 1 << (v % 64)
-		}
-		return members{bits: bits}
-	}
-	return members{list: l}
-}
-
-func (m members) has(v uint32) bool {
-	if m.bits != nil {
-		return int(v/64) < len(m.bits) && m.bits[v/64]&(1<<(v%64)) != 0
-	}
-	_, ok := slices.BinarySearch(m.list, v)
-	return ok
+	return unionOf(ps, ls.size)
 }
 
 // allRecords returns every record below size.
-func (e *Engine) allRecords(size uint64) ([]uint32, error) {
-	var lists [][]uint32
-	for _, k := range []record.Kind{record.KindDecision, record.KindRequest, record.KindDisbursement} {
-		l, err := e.list(term(fieldKind, string([]byte{byte(k)})), size)
+func (ls *lists) allRecords() (*set, error) {
+	return ls.set([]string{enumTerm(fieldKind, int32(record.KindDecision)), enumTerm(fieldKind, int32(record.KindRequest)), enumTerm(fieldKind, int32(record.KindDisbursement))})
+}
+
+const dateTermLen = 1 + 10 // field, YYYY-MM-DD
+
+// dayRange returns the records with a date term of field in [from, to].
+func (e *Engine) dayRange(ctx context.Context, field byte, from, to *int32, size uint64) (*set, error) {
+	start := ""
+	if from != nil {
+		start = term(field, DayDate(*from).String())
+	}
+	end := ""
+	if to != nil {
+		end = term(field, DayDate(*to).String())
+	}
+	var ps []plist
+	err := scanTerms(ctx, e.log, string(field), dateTermLen, start, false, size, func(t string, p plist) (bool, error) {
+		if end != "" && t > end {
+			return false, nil
+		}
+		ps = append(ps, p)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return unionOf(ps, size)
+}
+
+const amountTermLen = 1 + 3 + 3 // field, currency, digits, lead, inexact
+
+// parseBucket returns the amounts of an amount term: [lo, hi], and
+// whether every amount in it is lo.
+func parseBucket(t string) (lo, hi int64, exact bool) {
+	digits, lead, inexact := int(t[4]), int(t[5]), t[6] != 0
+	if digits == 0 { // amounts of 0 or less: check them one by one
+		return math.MinInt64, 0, false
+	}
+	return bucketRange(digits, lead, inexact)
+}
+
+// amountRange returns the records with an amount in currency within
+// [lo, hi] (nil for no bound).
+func (e *Engine) amountRange(ctx context.Context, currency string, lo, hi *int64, size uint64) (*set, error) {
+	start := ""
+	if lo != nil && *lo > 0 {
+		start = term(fieldAmount, amountBucket(currency, *lo))
+	}
+	var full, partial []plist
+	err := scanTerms(ctx, e.log, term(fieldAmount, currency), amountTermLen, start, false, size, func(t string, p plist) (bool, error) {
+		blo, bhi, _ := parseBucket(t)
+		switch {
+		case hi != nil && blo > *hi:
+			return false, nil
+		case lo != nil && bhi < *lo:
+		case (lo == nil || blo >= *lo) && (hi == nil || bhi <= *hi):
+			full = append(full, p)
+		default:
+			partial = append(partial, p)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r, err := unionOf(full, size)
+	if err != nil || len(partial) == 0 {
+		return r, err
+	}
+	cand, err := unionOf(partial, size)
+	if err != nil {
+		return nil, err
+	}
+	var keep []uint32
+	err = e.facts(ctx, cand, func(x *Fact) {
+		if x.HasAmount && x.Currency == currency && (lo == nil || x.Amount >= *lo) && (hi == nil || x.Amount <= *hi) {
+			keep = append(keep, uint32(x.Index))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.or(listSet(keep, size)), nil
+}
+
+// Match returns the records below snap.Size that match f.
+func (e *Engine) Match(ctx context.Context, snap Snapshot, f *Filter) (*set, error) {
+	size := snap.Size
+	ls := e.lists(size)
+	var cons []*set
+	for _, c := range f.Terms {
+		s, err := ls.set(c)
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, l)
+		cons = append(cons, s)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return union(lists), nil
-}
-
-// Match returns the records below snap.Size that match f, ascending.
-func (e *Engine) Match(ctx context.Context, snap Snapshot, f *Filter) ([]uint32, error) {
-	size := snap.Size
-	var r []uint32
-	var err error
-	if len(f.Terms) == 0 {
-		if r, err = e.allRecords(size); err != nil {
+	if f.EffFrom != nil || f.EffTo != nil {
+		s, err := e.dayRange(ctx, fieldEff, f.EffFrom, f.EffTo, size)
+		if err != nil {
+			return nil, err
+		}
+		cons = append(cons, s)
+	}
+	if f.RecFrom != nil || f.RecTo != nil {
+		s, err := e.dayRange(ctx, fieldRec, f.RecFrom, f.RecTo, size)
+		if err != nil {
+			return nil, err
+		}
+		cons = append(cons, s)
+	}
+	if f.Currency != "" {
+		s, err := e.amountRange(ctx, f.Currency, f.AmountMin, f.AmountMax, size)
+		if err != nil {
+			return nil, err
+		}
+		cons = append(cons, s)
+	}
+	var r *set
+	if len(cons) == 0 {
+		var err error
+		if r, err = ls.allRecords(); err != nil {
 			return nil, err
 		}
 	} else {
-		lists := make([][]uint32, 0, len(f.Terms))
-		for _, c := range f.Terms {
-			var alts [][]uint32
-			for _, t := range c {
-				l, err := e.list(t, size)
-				if err != nil {
-					return nil, err
-				}
-				alts = append(alts, l)
-			}
-			lists = append(lists, union(alts))
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		r = intersect(lists)
+		r = intersect(cons, size)
 		// Records not fully indexed are checked one by one.
-		over, err := e.list(term(fieldOverflow, ""), size)
+		over, err := ls.set([]string{term(fieldOverflow, "")})
 		if err != nil {
 			return nil, err
 		}
 		var extra []uint32
-		for _, i := range over {
-			if _, found := slices.BinarySearch(r, i); found {
-				continue
+		var failed error
+		over.ascend(0, func(i uint32) bool {
+			if r.has(i) {
+				return true
 			}
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			if failed = ctx.Err(); failed != nil {
+				return false
 			}
 			rec, _, err := e.record(ctx, uint64(i))
 			if err != nil {
-				return nil, err
+				failed = err
+				return false
 			}
-			if rec != nil && f.matchTerms(ptr(Describe(rec, uint64(i), 0, false))) {
+			if rec != nil && f.Match(rec, uint64(i)) {
 				extra = append(extra, i)
 			}
+			return true
+		})
+		if failed != nil {
+			return nil, failed
 		}
 		if len(extra) > 0 {
-			r = union([][]uint32{r, extra})
+			r = r.or(listSet(extra, size))
 		}
 	}
 	if f.IndexFrom != nil || f.IndexTo != nil {
@@ -239,31 +301,17 @@ func (e *Engine) Match(ctx context.Context, snap Snapshot, f *Filter) ([]uint32,
 		if f.IndexTo != nil {
 			hi = *f.IndexTo
 		}
-		r = slices.DeleteFunc(r, func(i uint32) bool { return uint64(i) < lo || uint64(i) >= hi })
+		r = r.restrict(lo, hi)
 	}
-	if f.needsFacts() && len(r) > 0 {
-		keep := make([]uint32, 0, len(r))
-		err := e.facts(ctx, r, func(x *Fact) {
-			if f.matchFact(x) {
-				keep = append(keep, uint32(x.Index))
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		r = keep
-	}
-	if f.Current && len(r) > 0 {
+	if f.Current && r.len() > 0 {
 		sup, err := e.superseded(ctx, size)
 		if err != nil {
 			return nil, err
 		}
-		r = slices.DeleteFunc(r, func(i uint32) bool { _, ok := sup[i]; return ok })
+		r = r.filter(func(i uint32) bool { _, ok := sup[i]; return !ok })
 	}
 	return r, nil
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // record reads and decodes the record at index; nil if the entry holds
 // none or its payload is withheld.
@@ -275,83 +323,103 @@ func (e *Engine) record(ctx context.Context, index uint64) (*akashiv1.Record, le
 	return decodeRecord(en.Payload), en, nil
 }
 
-func decodeRecord(payload []byte) *akashiv1.Record {
-	if payload == nil {
+// facts calls f with the fact rows of the records of s, in index order.
+func (e *Engine) facts(ctx context.Context, s *set, f func(*Fact)) error {
+	lo, ok := s.first()
+	if !ok {
 		return nil
 	}
-	ss, err := record.DecodeSignedStatement(payload)
-	if err != nil {
-		return nil
-	}
-	st, err := record.DecodeStatement(ss.GetStatement())
-	if err != nil {
-		return nil
-	}
-	return st.GetRecord()
-}
-
-// facts calls f with the fact rows of the records idx (ascending), in
-// order.
-func (e *Engine) facts(ctx context.Context, idx []uint32, f func(*Fact)) error {
-	if len(idx) == 0 {
-		return nil
-	}
-	var blocks []uint32
-	for _, i := range idx {
-		b := i / factsPerBlock
-		if len(blocks) == 0 || blocks[len(blocks)-1] != b {
-			blocks = append(blocks, b)
-		}
-	}
-	pos := 0
+	hi, _ := s.last()
+	first, last := lo/factsPerBlock, hi/factsPerBlock
 	visit := func(block uint32, v []byte) error {
 		return decodeFacts(v, block, func(x *Fact) bool {
-			for pos < len(idx) && uint64(idx[pos]) < x.Index {
-				pos++
-			}
-			if pos < len(idx) && uint64(idx[pos]) == x.Index {
+			if x.Index < s.size && s.has(uint32(x.Index)) {
 				f(x)
-				pos++
 			}
-			return pos < len(idx) && uint64(idx[pos])/factsPerBlock == uint64(block)
+			return true
 		}, nil)
 	}
-	if len(blocks) > 64 && len(blocks)*4 > int(blocks[len(blocks)-1]-blocks[0]) {
+	if n := s.len(); n > 64 && n >= 2*int(last-first+1) {
 		// Dense: one scan.
-		last := blocks[len(blocks)-1]
 		n := 0
-		return e.log.IndexScan([]byte{prefixQuery, tagFact}, func(k, v []byte) (bool, error) {
+		return e.log.IndexIterate(ctx, ledger.IndexRange{Prefix: []byte{prefixQuery, tagFact}, Start: factKey(first)}, func(k, v []byte) (bool, error) {
 			if len(k) != 6 {
 				return false, fmt.Errorf("%w: fact key %q", ledger.ErrCorrupt, k)
 			}
 			b := binary.BigEndian.Uint32(k[2:])
-			if b < blocks[0] {
-				return true, nil
+			if b > last {
+				return false, nil
 			}
 			if n++; n%64 == 0 {
 				if err := ctx.Err(); err != nil {
 					return false, err
 				}
 			}
-			if err := visit(b, v); err != nil {
-				return false, err
-			}
-			return b < last && pos < len(idx), nil
+			return true, visit(b, v)
 		})
 	}
-	for _, b := range blocks {
-		if err := ctx.Err(); err != nil {
-			return err
+	var err error
+	prev := uint32(math.MaxUint32)
+	s.ascend(0, func(i uint32) bool {
+		b := i / factsPerBlock
+		if b == prev {
+			return true
 		}
-		v, err := e.log.IndexGet(factKey(b))
-		if err != nil {
-			return fmt.Errorf("fact block %d: %w", b, err)
+		prev = b
+		if err = ctx.Err(); err != nil {
+			return false
 		}
-		if err := visit(b, v); err != nil {
-			return err
+		var v []byte
+		if v, err = e.log.IndexGet(factKey(b)); err != nil {
+			err = fmt.Errorf("fact block %d: %w", b, err)
+			return false
 		}
+		err = visit(b, v)
+		return err == nil
+	})
+	return err
+}
+
+// factsParallel calls f with the fact rows of the records of s, in no
+// particular order, on up to workers goroutines; w numbers the caller's
+// goroutine.
+func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, f func(w int, x *Fact)) error {
+	lo, ok := s.first()
+	if !ok {
+		return nil
 	}
-	return nil
+	hi, _ := s.last()
+	first, last := lo/factsPerBlock, hi/factsPerBlock
+	span := last - first + 1
+	if workers <= 1 || span < 64 || s.len() < 2*int(span) {
+		return e.facts(ctx, s, func(x *Fact) { f(0, x) })
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		b0, b1 := first+uint32(uint64(span)*uint64(w)/uint64(workers)), first+uint32(uint64(span)*uint64(w+1)/uint64(workers))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = e.log.IndexIterate(ctx, ledger.IndexRange{Prefix: []byte{prefixQuery, tagFact}, Start: factKey(b0)}, func(k, v []byte) (bool, error) {
+				if len(k) != 6 {
+					return false, fmt.Errorf("%w: fact key %q", ledger.ErrCorrupt, k)
+				}
+				b := binary.BigEndian.Uint32(k[2:])
+				if b >= b1 {
+					return false, nil
+				}
+				return true, decodeFacts(v, b, func(x *Fact) bool {
+					if x.Index < s.size && s.has(uint32(x.Index)) {
+						f(w, x)
+					}
+					return true
+				}, nil)
+			})
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // superseded returns the records below size that a record below size
@@ -364,16 +432,16 @@ func (e *Engine) superseded(ctx context.Context, size uint64) (map[uint32]uint32
 		return s, nil
 	}
 	e.mu.Unlock()
-	var lists [][]uint32
+	var terms []string
 	for _, t := range []akashiv1.Tag{akashiv1.Tag_TAG_UPDATE, akashiv1.Tag_TAG_AMENDMENT, akashiv1.Tag_TAG_CORRECTION, akashiv1.Tag_TAG_WITHDRAWAL} {
-		l, err := e.list(term(fieldTag, string([]byte{byte(t)})), size)
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, l)
+		terms = append(terms, enumTerm(fieldTag, int32(t)))
+	}
+	amending, err := e.lists(size).set(terms)
+	if err != nil {
+		return nil, err
 	}
 	sup := map[uint32]uint32{}
-	err := e.facts(ctx, union(lists), func(x *Fact) {
+	err = e.facts(ctx, amending, func(x *Fact) {
 		if x.HasAmends && x.Amends < size {
 			sup[uint32(x.Amends)] = uint32(x.Index)
 		}
@@ -493,35 +561,34 @@ func CheckPageSize(param string, n int32, def, maxSize int) (int, error) {
 // Search returns a page of the records matching f in the order o. token
 // is the previous page's Next, or "".
 func (e *Engine) Search(ctx context.Context, f *Filter, o Sort, pageSize int, token string) (*Page, error) {
-	snap, err := e.Head()
-	if err != nil {
-		return nil, err
-	}
 	hash := f.hash(fmt.Sprintf("%c%v", o.Field, o.Desc))
 	var cur *cursor
+	var snap Snapshot
+	var err error
 	if token != "" {
 		c, err := decodeCursor(token)
 		if err != nil {
 			return nil, err
 		}
-		if c.hash != hash || c.sort != o || c.size > snap.Size {
+		w, err := readWatermark(e.log)
+		if err != nil {
+			return nil, err
+		}
+		if c.hash != hash || c.sort != o || c.size > w.answer {
 			return nil, bad("page_token", token, "the next_page_token of a previous page of the same query")
 		}
 		if snap, err = e.at(ctx, c.size); err != nil {
 			return nil, err
 		}
 		cur = &c
+	} else if snap, err = e.Head(ctx); err != nil {
+		return nil, err
 	}
 	r, err := e.Match(ctx, snap, f)
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{Snapshot: snap, Total: uint64(len(r))}
-	type row struct {
-		phase byte
-		key   int64
-		index uint32
-	}
+	p := &Page{Snapshot: snap, Total: uint64(r.len())}
 	var rows []row
 	// after reports whether a row comes after the cursor.
 	after := func(rw row) bool {
@@ -537,35 +604,36 @@ func (e *Engine) Search(ctx context.Context, f *Filter, o Sort, pageSize int, to
 		}
 		return a[0] > b[0] || a[0] == b[0] && a[1] > b[1]
 	}
-	full := func() bool { return len(rows) > pageSize }
-	emit := func(rw row) {
-		if !full() && after(rw) {
+	// emit adds a row; it reports whether more are wanted.
+	emit := func(rw row) bool {
+		if after(rw) {
 			rows = append(rows, rw)
 		}
+		return len(rows) <= pageSize
 	}
 	switch o.Field {
 	case 'i':
 		if o.Desc {
-			for i := len(r) - 1; i >= 0 && !full(); i-- {
-				emit(row{index: r[i]})
-			}
-		} else {
-			start := 0
+			from := uint32(math.MaxUint32)
 			if cur != nil {
-				start, _ = slices.BinarySearch(r, uint32(min(cur.index, math.MaxUint32)))
-			}
-			for _, i := range r[start:] {
-				if full() {
+				if cur.index == 0 {
 					break
 				}
-				emit(row{index: i})
+				from = uint32(min(cur.index-1, math.MaxUint32))
 			}
+			r.descend(from, func(i uint32) bool { return emit(row{index: i}) })
+		} else {
+			from := uint32(0)
+			if cur != nil {
+				if cur.index >= math.MaxUint32 {
+					break
+				}
+				from = uint32(cur.index + 1)
+			}
+			r.ascend(from, func(i uint32) bool { return emit(row{index: i}) })
 		}
 	default:
-		if err := e.ordered(ctx, snap, f, o, r, cur, func(phase byte, key int64, index uint32) bool {
-			emit(row{phase, key, index})
-			return !full()
-		}); err != nil {
+		if err := e.ordered(ctx, snap, f, o, r, cur, emit); err != nil {
 			return nil, err
 		}
 	}
@@ -580,111 +648,75 @@ func (e *Engine) Search(ctx context.Context, f *Filter, o Sort, pageSize int, to
 	return p, nil
 }
 
+// row is a row of a page: its phase (0 with a sort key, 1 without), key
+// and index.
+type row struct {
+	phase byte
+	key   int64
+	index uint32
+}
+
 // ordered calls emit with the records of r in the order o (by date or
 // amount), starting at the cursor's group, until emit returns false.
-func (e *Engine) ordered(ctx context.Context, snap Snapshot, f *Filter, o Sort, r []uint32, cur *cursor, emit func(phase byte, key int64, index uint32) bool) error {
-	m := newMembers(r, snap.Size)
-	seen := 0
-	// groups: the keys in order, each with its terms.
-	type group struct {
-		key   int64
-		term  string
-		exact bool
+func (e *Engine) ordered(ctx context.Context, snap Snapshot, f *Filter, o Sort, r *set, cur *cursor, emit func(row) bool) error {
+	size := snap.Size
+	// The groups of records with the same sort key (a day, an amount
+	// bucket) are the terms of a field, in term order.
+	prefix, termLen := string(o.Field), dateTermLen
+	groupOf := func(key int64) string { return term(o.Field, DayDate(int32(key)).String()) }
+	if o.Field == 'a' {
+		prefix, termLen = term(fieldAmount, f.Currency), amountTermLen
+		groupOf = func(key int64) string { return term(fieldAmount, amountBucket(f.Currency, key)) }
 	}
-	var groups []group
-	switch o.Field {
-	case fieldEff, fieldRec:
-		b, err := e.log.IndexGet(statsKey)
-		if err != nil && !isNotFound(err) {
-			return err
-		}
-		var s stats
-		if err == nil {
-			if s, err = decodeStats(b); err != nil {
-				return err
-			}
-		}
-		lo, hi, has := s.minEff, s.maxEff, s.hasEff
-		from, to := f.EffFrom, f.EffTo
-		if o.Field == fieldRec {
-			lo, hi, has = s.minRec, s.maxRec, s.hasRec
-			from, to = f.RecFrom, f.RecTo
-		}
-		if from != nil {
-			lo = max(lo, *from)
-		}
-		if to != nil {
-			hi = min(hi, *to)
-		}
-		if has {
-			for d := lo; d <= hi; d++ {
-				groups = append(groups, group{key: int64(d), term: term(o.Field, DayDate(d).String()), exact: true})
-			}
-		}
-	case 'a':
-		add := func(digits int, lead int64) {
-			for inexact := byte(0); inexact <= 1; inexact++ {
-				if digits <= 2 && inexact == 1 {
-					continue
-				}
-				key := lead
-				for range max(0, digits-2) {
-					key *= 10
-				}
-				groups = append(groups, group{key: key, term: term(fieldAmount, f.Currency+string([]byte{byte(digits), byte(lead), inexact})), exact: inexact == 0})
-			}
-		}
-		add(0, 0)
-		for l := int64(1); l <= 9; l++ {
-			add(1, l)
-		}
-		for d := 2; d <= 19; d++ {
-			for l := int64(10); l <= 99; l++ {
-				add(d, l)
-			}
-		}
-		if f.AmountMin != nil || f.AmountMax != nil {
-			groups = slices.DeleteFunc(groups, func(g group) bool {
-				next := g.key // the bucket spans [key, key·1.1) roughly; keep it unless surely outside
-				if f.AmountMax != nil && next > *f.AmountMax {
-					return true
-				}
-				return false
-			})
-		}
+	start := ""
+	switch {
+	case cur != nil:
+		start = groupOf(cur.key)
+	case o.Field == fieldEff && !o.Desc && f.EffFrom != nil:
+		start = groupOf(int64(*f.EffFrom))
+	case o.Field == fieldEff && o.Desc && f.EffTo != nil:
+		start = groupOf(int64(*f.EffTo))
+	case o.Field == fieldRec && !o.Desc && f.RecFrom != nil:
+		start = groupOf(int64(*f.RecFrom))
+	case o.Field == fieldRec && o.Desc && f.RecTo != nil:
+		start = groupOf(int64(*f.RecTo))
+	case o.Field == 'a' && !o.Desc && f.AmountMin != nil && *f.AmountMin > 0:
+		start = groupOf(*f.AmountMin)
+	case o.Field == 'a' && o.Desc && f.AmountMax != nil && *f.AmountMax > 0:
+		start = groupOf(*f.AmountMax)
 	}
-	if o.Desc {
-		slices.Reverse(groups)
+	if blocks(r, maxFactSortBlocks+1) <= maxFactSortBlocks {
+		return e.orderedByFacts(ctx, f, o, r, emit)
 	}
+	seen, done := 0, false
+	rb := r.asBits()
 	if cur == nil || cur.phase == 0 {
-		for _, g := range groups {
-			if cur != nil {
-				// Skip groups before the cursor's.
-				if g.exact && (!o.Desc && g.key < cur.key || o.Desc && g.key > cur.key) {
-					continue
+		var in []uint32
+		err := scanTerms(ctx, e.log, prefix, termLen, start, o.Desc, size, func(t string, p plist) (bool, error) {
+			var key int64
+			exact := true
+			if o.Field == 'a' {
+				key, _, exact = parseBucket(t)
+			} else {
+				d, err := record.ParseDate(t[1:])
+				if err != nil {
+					return false, fmt.Errorf("%w: date term %q", ledger.ErrCorrupt, t)
 				}
+				key = int64(DayNumber(d))
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			l, err := e.list(g.term, snap.Size)
-			if err != nil {
-				return err
-			}
-			var in []uint32
-			for _, i := range l {
-				if m.has(i) {
-					in = append(in, i)
-				}
+			var err error
+			if in, err = p.members(in[:0], rb, size); err != nil {
+				return false, err
 			}
 			seen += len(in)
 			if len(in) == 0 {
-				continue
+				return true, nil
 			}
-			keys := make(map[uint32]int64, len(in))
-			if !g.exact {
-				if err := e.facts(ctx, in, func(x *Fact) { keys[uint32(x.Index)] = x.Amount }); err != nil {
-					return err
+			keys := map[uint32]int64{}
+			if !exact {
+				err := e.facts(ctx, listSet(in, size), func(x *Fact) { keys[uint32(x.Index)] = x.Amount })
+				if err != nil {
+					return false, err
 				}
 				slices.SortFunc(in, func(a, b uint32) int {
 					if keys[a] != keys[b] {
@@ -700,36 +732,104 @@ func (e *Engine) ordered(ctx context.Context, snap Snapshot, f *Filter, o Sort, 
 				slices.Reverse(in)
 			}
 			for _, i := range in {
-				k := g.key
-				if !g.exact {
+				k := key
+				if !exact {
 					k = keys[i]
 				}
-				if !emit(0, k, i) {
-					return nil
+				if !emit(row{0, k, i}) {
+					done = true
+					return false, nil
 				}
 			}
-			if seen == len(r) {
-				return nil
-			}
+			return start != "" || seen < r.len(), nil
+		})
+		if err != nil || done || start == "" && seen == r.len() {
+			return err
 		}
 	}
 	// The records without a sort key, in index order.
-	var rest []uint32
+	var keyed []plist
+	err := scanTerms(ctx, e.log, prefix, termLen, "", false, size, func(_ string, p plist) (bool, error) {
+		keyed = append(keyed, p)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	k, err := unionOf(keyed, size)
+	if err != nil {
+		return err
+	}
+	rest := r.minus(k)
+	next := func(i uint32) bool { return emit(row{1, 0, i}) }
+	if o.Desc {
+		rest.descend(math.MaxUint32, next)
+	} else {
+		rest.ascend(0, next)
+	}
+	return nil
+}
+
+// maxFactSortBlocks is the most fact blocks a result may span to be
+// sorted from its fact rows rather than by walking the sort field's
+// terms.
+var maxFactSortBlocks = 128
+
+// blocks returns the number of fact blocks the records of r are in, up to
+// limit.
+func blocks(r *set, limit int) int {
+	n := 0
+	prev := uint32(math.MaxUint32)
+	r.ascend(0, func(i uint32) bool {
+		if b := i / factsPerBlock; b != prev {
+			prev = b
+			n++
+		}
+		return n < limit
+	})
+	return n
+}
+
+// orderedByFacts is ordered for a few records: it sorts them by their
+// fact rows, which hold the same keys as the sort field's terms.
+func (e *Engine) orderedByFacts(ctx context.Context, f *Filter, o Sort, r *set, emit func(row) bool) error {
+	var keyed, rest []row
 	err := e.facts(ctx, r, func(x *Fact) {
-		switch {
-		case o.Field == fieldEff && !x.HasEff,
-			o.Field == 'a' && (!x.HasAmount || x.Currency != f.Currency):
-			rest = append(rest, uint32(x.Index))
+		rw := row{index: uint32(x.Index)}
+		ok := false
+		switch o.Field {
+		case fieldEff:
+			rw.key, ok = int64(x.EffDay), x.HasEff
+		case fieldRec:
+			rw.key, ok = int64(x.RecDay), x.HasRec
+		case 'a':
+			rw.key, ok = x.Amount, x.HasAmount && x.Currency == f.Currency
+		}
+		if ok {
+			keyed = append(keyed, rw)
+		} else {
+			rw.phase = 1
+			rest = append(rest, rw)
 		}
 	})
 	if err != nil {
 		return err
 	}
+	slices.SortFunc(keyed, func(a, b row) int {
+		if a.key != b.key {
+			if a.key < b.key {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.index) - int64(b.index))
+	})
 	if o.Desc {
+		slices.Reverse(keyed)
 		slices.Reverse(rest)
 	}
-	for _, i := range rest {
-		if !emit(1, 0, i) {
+	for _, rw := range append(keyed, rest...) {
+		if !emit(rw) {
 			return nil
 		}
 	}
@@ -750,16 +850,62 @@ func (e *Engine) Hits(ctx context.Context, snap Snapshot, rows []uint64) ([]Hit,
 		return nil, err
 	}
 	out := make([]Hit, 0, len(rows))
-	for _, i := range rows {
-		rec, en, err := e.record(ctx, i)
-		if err != nil {
-			return nil, err
+	add := func(en ledger.Entry) {
+		_, s := sup[uint32(en.Index)]
+		out = append(out, Hit{Entry: en, Record: decodeRecord(en.Payload), Current: !s})
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	// Read the rows in runs of nearby indexes, each with one read
+	// transaction that parses each entry bundle once.
+	sorted := slices.Clone(rows)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	byIndex := make(map[uint64]ledger.Entry, len(rows))
+	want := func(i uint64) bool { _, ok := slices.BinarySearch(sorted, i); return ok }
+	for start := 0; start < len(sorted); {
+		end := start + 1
+		for end < len(sorted) && sorted[end]-sorted[end-1] <= hitGap {
+			end++
 		}
-		_, s := sup[uint32(i)]
-		out = append(out, Hit{Entry: en, Record: rec, Current: !s})
+		lo, hi := sorted[start], sorted[end-1]
+		if hi >= snap.Size {
+			return nil, fmt.Errorf("%w: row %d of a tree of size %d", ledger.ErrOutOfRange, hi, snap.Size)
+		}
+		if end-start < minHitRun {
+			for _, i := range sorted[start:end] {
+				en, err := e.log.Entry(ctx, i)
+				if err != nil {
+					return nil, err
+				}
+				byIndex[i] = en
+			}
+		} else {
+			err := e.log.Entries(ctx, lo, hi+1, func(en ledger.Entry) error {
+				if want(en.Index) {
+					byIndex[en.Index] = en
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		start = end
+	}
+	for _, i := range rows {
+		add(byIndex[i])
 	}
 	return out, nil
 }
+
+// Rows of a page are read together, in one pass over their entries,
+// when there are at least minHitRun of them with gaps of at most hitGap.
+const (
+	hitGap    = 8
+	minHitRun = 16
+)
 
 // ErrNotFound reports a record or process that is not in the log.
 var ErrNotFound = errors.New("not found")

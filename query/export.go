@@ -4,6 +4,7 @@ package query
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
@@ -12,8 +13,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -159,9 +162,24 @@ func csvRow(h Hit, size uint64, row []string) []string {
 	return row
 }
 
-// Export writes the records matching f below the latest tree size to w,
-// in log order, as "csv" or "ndjson". It calls start with the snapshot
-// before writing anything.
+// exportBatch is a run of entries an export formats at once.
+type exportBatch struct {
+	entries []ledger.Entry
+	out     bytes.Buffer
+	done    chan struct{}
+}
+
+// exportBatchSize is the number of entries of an exportBatch.
+const exportBatchSize = 256
+
+var batchPool = sync.Pool{New: func() any { return new(exportBatch) }}
+
+// Export writes the records matching f to w, in log order, as "csv" or
+// "ndjson", for the latest tree the index covers (an index range that
+// ends beyond it waits for the index, up to [ExportWait]). It calls start
+// with the snapshot before writing anything. Entries are read in order
+// and formatted on every core, and written in order as they are ready:
+// memory use does not grow with the export.
 func (e *Engine) Export(ctx context.Context, f *Filter, format string, w io.Writer, start func(Snapshot) error) error {
 	if format == "" {
 		format = "csv"
@@ -169,9 +187,25 @@ func (e *Engine) Export(ctx context.Context, f *Filter, format string, w io.Writ
 	if format != "csv" && format != "ndjson" {
 		return bad("format", format, "csv or ndjson")
 	}
-	snap, err := e.Head()
+	snap, err := e.Head(ctx)
 	if err != nil {
 		return err
+	}
+	if f.IndexTo != nil && *f.IndexTo > snap.Size && e.fol != nil {
+		if want := min(*f.IndexTo, e.log.Size()); want > snap.Size {
+			wctx, cancel := context.WithTimeout(ctx, ExportWait)
+			err := e.fol.Wait(wctx, want)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return bad("index_to", strconv.FormatUint(*f.IndexTo, 10), fmt.Sprintf("at most %d, the tree size the index covers now (retry shortly)", snap.Size))
+			}
+			if snap, err = e.Head(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	var from, to uint64 = 0, snap.Size
 	if f.IndexFrom != nil {
@@ -181,7 +215,7 @@ func (e *Engine) Export(ctx context.Context, f *Filter, format string, w io.Writ
 		to = min(*f.IndexTo, to)
 	}
 	plain := len(f.Terms) == 0 && !f.needsFacts() && !f.Current
-	var r []uint32
+	var r *set
 	if !plain {
 		if r, err = e.Match(ctx, snap, f); err != nil {
 			return err
@@ -194,68 +228,154 @@ func (e *Engine) Export(ctx context.Context, f *Filter, format string, w io.Writ
 	if err := start(snap); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var cw *csv.Writer
-	if format == "csv" {
-		bw.WriteString("\ufeff")
-		cw = csv.NewWriter(bw)
-		cw.UseCRLF = true
-		if err := cw.Write(CSVColumns); err != nil {
-			return err
-		}
-	}
-	var row []string
-	write := func(en ledger.Entry) error {
-		rec := decodeRecord(en.Payload)
-		_, s := sup[uint32(en.Index)]
-		h := Hit{Entry: en, Record: rec, Current: !s}
-		if cw != nil {
-			row = csvRow(h, snap.Size, row)
-			if rec == nil && en.Withheld == "" { // a governance statement: its leaf, for the manifest
-				row[5] = "governance"
-			}
-			return cw.Write(row)
-		}
-		return writeNDJSON(bw, h, snap.Size, plain)
-	}
-	switch {
-	case plain:
-		err = e.log.Entries(ctx, from, to, write)
-	case len(r) == 0:
-	case uint64(len(r))*8 >= uint64(r[len(r)-1]-r[0]):
-		m := newMembers(r, snap.Size)
-		err = e.log.Entries(ctx, uint64(r[0]), uint64(r[len(r)-1])+1, func(en ledger.Entry) error {
-			if !m.has(uint32(en.Index)) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *exportBatch, 2*workers)
+	queue := make(chan *exportBatch, 2*workers)
+	// The reader: entries in order, in batches.
+	var readErr error
+	go func() {
+		defer close(queue)
+		defer close(work)
+		b := batchPool.Get().(*exportBatch)
+		send := func() error {
+			if len(b.entries) == 0 {
 				return nil
 			}
-			return write(en)
-		})
-	default:
-		for _, i := range r {
-			en, err := e.log.Entry(ctx, uint64(i))
-			if err != nil {
-				return err
+			b.done = make(chan struct{})
+			select {
+			case queue <- b:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			if err := write(en); err != nil {
-				return err
+			select {
+			case work <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			b = batchPool.Get().(*exportBatch)
+			return nil
+		}
+		add := func(en ledger.Entry) error {
+			b.entries = append(b.entries, en)
+			if len(b.entries) == exportBatchSize {
+				return send()
+			}
+			return nil
+		}
+		switch {
+		case plain:
+			readErr = e.log.Entries(ctx, from, to, add)
+		case r.len() == 0:
+		default:
+			lo, _ := r.first()
+			hi, _ := r.last()
+			if uint64(r.len())*8 >= uint64(hi-lo) {
+				readErr = e.log.Entries(ctx, uint64(lo), uint64(hi)+1, func(en ledger.Entry) error {
+					if !r.has(uint32(en.Index)) {
+						return nil
+					}
+					return add(en)
+				})
+			} else {
+				r.ascend(0, func(i uint32) bool {
+					var en ledger.Entry
+					if en, readErr = e.log.Entry(ctx, uint64(i)); readErr == nil {
+						readErr = add(en)
+					}
+					return readErr == nil
+				})
 			}
 		}
+		if readErr == nil {
+			readErr = send()
+		}
+	}()
+	// The formatters.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var cw *csv.Writer
+			var row []string
+			for b := range work {
+				b.out.Reset()
+				if format == "csv" {
+					cw = csv.NewWriter(&b.out)
+					cw.UseCRLF = true
+				}
+				for _, en := range b.entries {
+					rec := decodeRecord(en.Payload)
+					_, s := sup[uint32(en.Index)]
+					h := Hit{Entry: en, Record: rec, Current: !s}
+					if cw != nil {
+						row = csvRow(h, snap.Size, row)
+						if rec == nil && en.Withheld == "" { // a governance statement: its leaf, for the manifest
+							row[5] = "governance"
+						}
+						cw.Write(row)
+					} else {
+						writeNDJSON(&b.out, h, snap.Size)
+					}
+				}
+				if cw != nil {
+					cw.Flush()
+				}
+				close(b.done)
+			}
+		}()
 	}
-	if err != nil {
-		return err
-	}
-	if cw != nil {
+	// The writer, in order.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var werr error
+	if format == "csv" {
+		bw.WriteString("\ufeff")
+		cw := csv.NewWriter(bw)
+		cw.UseCRLF = true
+		cw.Write(CSVColumns)
 		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
+	}
+	for b := range queue {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			continue // a formatter may still hold it
 		}
+		if werr == nil {
+			if _, werr = bw.Write(b.out.Bytes()); werr != nil {
+				cancel()
+			}
+		}
+		if b.out.Cap() <= 1<<20 {
+			b.entries = b.entries[:0]
+			b.out.Reset()
+			batchPool.Put(b)
+		}
+	}
+	// queue is closed: the reader is done, and every batch it sent was
+	// formatted (or the export was cancelled).
+	if werr != nil {
+		return werr
+	}
+	if readErr != nil {
+		return readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return bw.Flush()
 }
 
+// ExportWait bounds how long an export of an index range waits for the
+// index to cover it.
+const ExportWait = 30 * time.Second
+
 var jsonRecord = protojson.MarshalOptions{UseProtoNames: true}
 
-func writeNDJSON(w *bufio.Writer, h Hit, size uint64, all bool) error {
+func writeNDJSON(w *bytes.Buffer, h Hit, size uint64) error {
 	line := struct {
 		Index    uint64          `json:"index"`
 		LeafHash string          `json:"leaf_hash"`

@@ -28,7 +28,8 @@ import (
 //	| [uvarint amended index] | str publisher | str payee | str programme | str area
 //
 // where days count from 1970-01-01, the bracketed fields are present when
-// flags say so (1 effective day, 2 amount, 4 amends, 8 overflow), and str
+// flags say so (1 effective day, 2 amount, 4 amends, 8 overflow, 16 the
+// recorded day is valid), and str
 // is a string interned in its block: uvarint 0 is "", 1 is a new string
 // (uvarint length, bytes), k ≥ 2 the (k-2)th new string of the block.
 
@@ -45,6 +46,7 @@ type Fact struct {
 	Tag       akashiv1.Tag
 	TT        akashiv1.TransactionType
 	RecDay    int32
+	HasRec    bool
 	EffDay    int32
 	HasEff    bool
 	Amount    int64
@@ -64,6 +66,7 @@ const (
 	flagAmount
 	flagAmends
 	flagOverflow
+	flagRec
 )
 
 // DayNumber returns the days from 1970-01-01 to d.
@@ -103,12 +106,13 @@ func (w *factWriter) str(s string) {
 	w.buf = append(w.buf, s...)
 }
 
-// add appends f's row and returns the block's key and value.
-func (w *factWriter) add(v ledger.View, f *Fact) (ledger.KV, error) {
+// add appends f's row and returns the block's key and value; get reads
+// the block as stored when the writer has not seen it yet.
+func (w *factWriter) add(get func([]byte) ([]byte, error), f *Fact) (ledger.KV, error) {
 	block := uint32(f.Index / factsPerBlock)
 	if !w.loaded || block != w.block {
 		*w = factWriter{block: block, loaded: true, strings: map[string]int{}}
-		b, err := v.Get(factKey(block))
+		b, err := get(factKey(block))
 		switch {
 		case err == nil:
 			w.buf = append(make([]byte, 0, len(b)+512), b...)
@@ -138,6 +142,9 @@ func (w *factWriter) add(v ledger.View, f *Fact) (ledger.KV, error) {
 	}
 	if f.Overflow {
 		flags |= flagOverflow
+	}
+	if f.HasRec {
+		flags |= flagRec
 	}
 	w.buf = binary.AppendUvarint(w.buf, f.Index-uint64(block)*factsPerBlock)
 	w.buf = append(w.buf, byte(f.Kind), byte(f.Tag), byte(f.TT), flags)
@@ -222,7 +229,7 @@ func decodeFacts(b []byte, block uint32, f func(*Fact) bool, newString func(stri
 		if !ok {
 			return bad("recorded day")
 		}
-		fact.RecDay = int32(d)
+		fact.RecDay, fact.HasRec = int32(d), flags&flagRec != 0
 		if flags&flagEff != 0 {
 			if d, ok = sv(); !ok {
 				return bad("effective day")

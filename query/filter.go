@@ -302,10 +302,10 @@ func (f *Filter) matchFact(x *Fact) bool {
 	if f.EffTo != nil && (!x.HasEff || x.EffDay > *f.EffTo) {
 		return false
 	}
-	if f.RecFrom != nil && x.RecDay < *f.RecFrom {
+	if f.RecFrom != nil && (!x.HasRec || x.RecDay < *f.RecFrom) {
 		return false
 	}
-	if f.RecTo != nil && x.RecDay > *f.RecTo {
+	if f.RecTo != nil && (!x.HasRec || x.RecDay > *f.RecTo) {
 		return false
 	}
 	if f.Currency != "" && (!x.HasAmount || x.Currency != f.Currency) {

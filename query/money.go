@@ -5,6 +5,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -40,6 +41,16 @@ func (t *Total) add(x *Fact) {
 	}
 	t.Net = t.Disbursed - t.Refunded - t.ClawedBack
 	t.Count++
+}
+
+// merge adds o's sums to t's.
+func (t *Total) merge(o *Total) {
+	t.Disbursed += o.Disbursed
+	t.Refunded += o.Refunded
+	t.ClawedBack += o.ClawedBack
+	t.Committed += o.Committed
+	t.Net = t.Disbursed - t.Refunded - t.ClawedBack
+	t.Count += o.Count
 }
 
 // counts reports whether a fact row counts in sums: a current
@@ -94,7 +105,9 @@ func CheckGroupBy(vs []string) ([]string, error) {
 	return dims, nil
 }
 
-func dimValue(dim string, x *Fact) string {
+// dimValue returns a fact row's value of a dimension; days caches the
+// month, quarter and fiscal year of effective days.
+func dimValue(dim string, x *Fact, days map[int32]*[3]string) string {
 	switch dim {
 	case "publisher":
 		return x.Publisher
@@ -108,28 +121,40 @@ func dimValue(dim string, x *Fact) string {
 	if !x.HasEff {
 		return ""
 	}
-	d := DayDate(x.EffDay)
+	ds := days[x.EffDay]
+	if ds == nil {
+		d := DayDate(x.EffDay)
+		ds = &[3]string{fmt.Sprintf("%04d-%02d", d.Year, int(d.Month)), fmt.Sprintf("%04d-Q%d", d.Year, d.Quarter()), fmt.Sprintf("FY%04d", d.FiscalYear())}
+		days[x.EffDay] = ds
+	}
 	switch dim {
 	case "month":
-		return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+		return ds[0]
 	case "quarter":
-		return fmt.Sprintf("%04d-Q%d", d.Year, d.Quarter())
+		return ds[1]
 	case "fiscal_year":
-		return fmt.Sprintf("FY%04d", d.FiscalYear())
+		return ds[2]
 	}
 	return ""
+}
+
+// groupKey is a group of an aggregation: up to four dimension values and
+// a currency.
+type groupKey struct {
+	key      [4]string
+	currency string
 }
 
 // Aggregate sums the current disbursements matching f, grouped by dims
 // (see CheckGroupBy) and currency. byNet orders groups by net amount,
 // largest first, instead of by key.
 func (e *Engine) Aggregate(ctx context.Context, f *Filter, dims []string, byNet bool, limit int) (*Aggregation, error) {
-	snap, err := e.Head()
+	snap, err := e.Head(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ff := *f
-	ff.Terms = append(slices.Clone(f.Terms), []string{term(fieldKind, string([]byte{byte(record.KindDisbursement)}))})
+	ff.Terms = append(slices.Clone(f.Terms), []string{enumTerm(fieldKind, int32(record.KindDisbursement))})
 	r, err := e.Match(ctx, snap, &ff)
 	if err != nil {
 		return nil, err
@@ -138,37 +163,55 @@ func (e *Engine) Aggregate(ctx context.Context, f *Filter, dims []string, byNet 
 	if err != nil {
 		return nil, err
 	}
-	type gk struct{ key, currency string }
-	groups := map[gk]*Group{}
-	totals := map[string]*Total{}
-	key := make([]string, len(dims))
-	err = e.facts(ctx, r, func(x *Fact) {
+	workers := runtime.GOMAXPROCS(0)
+	type acc struct {
+		groups map[groupKey]*Total
+		days   map[int32]*[3]string
+	}
+	accs := make([]acc, workers)
+	for i := range accs {
+		accs[i] = acc{groups: map[groupKey]*Total{}, days: map[int32]*[3]string{}}
+	}
+	err = e.factsParallel(ctx, r, workers, func(w int, x *Fact) {
 		if !counts(x, sup) {
 			return
 		}
+		a := &accs[w]
+		var k groupKey
 		for i, d := range dims {
-			key[i] = dimValue(d, x)
+			k.key[i] = dimValue(d, x, a.days)
 		}
-		k := gk{strings.Join(key, "\x00"), x.Currency}
-		g := groups[k]
-		if g == nil {
-			g = &Group{Key: slices.Clone(key), Total: Total{Currency: x.Currency}}
-			groups[k] = g
-		}
-		g.Total.add(x)
-		t := totals[x.Currency]
+		k.currency = x.Currency
+		t := a.groups[k]
 		if t == nil {
 			t = &Total{Currency: x.Currency}
-			totals[x.Currency] = t
+			a.groups[k] = t
 		}
 		t.add(x)
 	})
 	if err != nil {
 		return nil, err
 	}
+	groups := accs[0].groups
+	for _, a := range accs[1:] {
+		for k, t := range a.groups {
+			if g := groups[k]; g != nil {
+				g.merge(t)
+			} else {
+				groups[k] = t
+			}
+		}
+	}
+	totals := map[string]*Total{}
 	a := &Aggregation{Snapshot: snap, GroupBy: dims, TotalGroups: len(groups)}
-	for _, g := range groups {
-		a.Groups = append(a.Groups, *g)
+	for k, t := range groups {
+		a.Groups = append(a.Groups, Group{Key: slices.Clone(k.key[:len(dims)]), Total: *t})
+		if tt := totals[k.currency]; tt != nil {
+			tt.merge(t)
+		} else {
+			c := *t
+			totals[k.currency] = &c
+		}
 	}
 	slices.SortFunc(a.Groups, func(x, y Group) int {
 		if byNet && x.Total.Net != y.Total.Net {
@@ -199,7 +242,7 @@ func sortedTotals(m map[string]*Total) []Total {
 }
 
 // totalsOf sums the current disbursements among r.
-func (e *Engine) totalsOf(ctx context.Context, size uint64, r []uint32) ([]Total, error) {
+func (e *Engine) totalsOf(ctx context.Context, size uint64, r *set) ([]Total, error) {
 	sup, err := e.superseded(ctx, size)
 	if err != nil {
 		return nil, err
@@ -308,25 +351,26 @@ func (e *Engine) versionRefs(ctx context.Context, snap Snapshot, publisher, id s
 }
 
 // citing returns the records below size that cite any of refs.
-func (e *Engine) citing(size uint64, refs []string, kind record.Kind) ([]uint32, error) {
-	var lists [][]uint32
+func (e *Engine) citing(size uint64, refs []string, kind record.Kind) (*set, error) {
+	ls := e.lists(size)
+	var terms []string
 	for _, r := range refs {
-		l, err := e.list(term(fieldRef, r), size)
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, l)
+		terms = append(terms, term(fieldRef, r))
 	}
-	k, err := e.list(term(fieldKind, string([]byte{byte(kind)})), size)
+	cites, err := ls.set(terms)
 	if err != nil {
 		return nil, err
 	}
-	return intersect([][]uint32{union(lists), k}), nil
+	k, err := ls.set([]string{enumTerm(fieldKind, int32(kind))})
+	if err != nil {
+		return nil, err
+	}
+	return intersect([]*set{cites, k}, size), nil
 }
 
 // FollowDecision follows the money from a decision.
 func (e *Engine) FollowDecision(ctx context.Context, id, publisher string) (*FollowResult, error) {
-	snap, err := e.Head()
+	snap, err := e.Head(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -355,8 +399,8 @@ func (e *Engine) FollowDecision(ctx context.Context, id, publisher string) (*Fol
 	// One entry per request process: its latest version.
 	type proc struct{ pub, process string }
 	done := map[proc]bool{}
-	var all []uint32
-	for _, ri := range reqs {
+	all := listSet(nil, snap.Size)
+	for _, ri := range reqs.slice() {
 		rec, _, err := e.record(ctx, uint64(ri))
 		if err != nil {
 			return nil, err
@@ -377,7 +421,7 @@ func (e *Engine) FollowDecision(ctx context.Context, id, publisher string) (*Fol
 		if err != nil {
 			return nil, err
 		}
-		all = union([][]uint32{all, ds})
+		all = all.or(ds)
 		tot, err := e.totalsOf(ctx, snap.Size, ds)
 		if err != nil {
 			return nil, err

@@ -38,7 +38,7 @@ func (e *Engine) Process(ctx context.Context, id, publisher string) (*Process, e
 	if err != nil {
 		return nil, err
 	}
-	snap, err := e.Head()
+	snap, err := e.Head(ctx)
 	if err != nil {
 		return nil, err
 	}

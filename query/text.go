@@ -3,8 +3,10 @@
 package query
 
 import (
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -29,58 +31,91 @@ import (
 
 // Tokens returns the distinct tokens of s, in order of first occurrence.
 func Tokens(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	add := func(t string) {
-		if !seen[t] {
-			seen[t] = true
+	all := appendTokens(nil, s)
+	out := all[:0]
+	for i, t := range all {
+		if !slices.Contains(all[:i], t) {
 			out = append(out, t)
 		}
 	}
-	tokenize(s, add)
+	if len(out) == 0 {
+		return nil
+	}
 	return out
 }
 
 func isCJK(r rune) bool {
+	if r < 0x3000 {
+		return false
+	}
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) || r == 'ー' || r == '々' || r == '〆'
 }
 
-// tokenize calls add with every token of s, repeats included.
-func tokenize(s string, add func(string)) {
-	s = strings.ToLower(norm.NFKC.String(s))
-	var run []rune // the current CJK run
-	var word strings.Builder
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || 'A' <= r && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// normalize returns s in NFKC, lower-cased.
+func normalize(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		s = norm.NFKC.String(s)
+	}
+	return strings.ToLower(s)
+}
+
+// appendTokens appends the tokens of s to dst, repeats included. The
+// tokens are substrings of s's normal form: cutting them costs no copies.
+func appendTokens(dst []string, s string) []string {
+	s = normalize(s)
+	// The current CJK run: the start of its previous rune (-1 before its
+	// second), of its current rune, and the run's length in runes.
+	prev, cur, run := -1, -1, 0
+	word := -1 // the start of the current word, or -1
 	flushRun := func() {
-		switch len(run) {
-		case 0:
-		case 1:
-			add(string(run))
-		default:
-			for i := 0; i+1 < len(run); i++ {
-				add(string(run[i : i+2]))
-			}
+		if run == 1 {
+			_, n := utf8.DecodeRuneInString(s[cur:])
+			dst = append(dst, s[cur:cur+n])
 		}
-		run = run[:0]
+		run = 0
 	}
-	flushWord := func() {
-		if word.Len() > 0 {
-			add(word.String())
-			word.Reset()
-		}
-	}
-	for _, r := range s {
+	for i, r := range s {
 		switch {
 		case isCJK(r):
-			flushWord()
-			run = append(run, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+			if word >= 0 {
+				dst = append(dst, s[word:i])
+				word = -1
+			}
+			prev, cur = cur, i
+			run++
+			if run >= 2 {
+				dst = append(dst, s[prev:i+utf8.RuneLen(r)])
+			}
+		case isWordRune(r):
 			flushRun()
-			word.WriteRune(r)
+			if word < 0 {
+				word = i
+			}
 		default:
 			flushRun()
-			flushWord()
+			if word >= 0 {
+				dst = append(dst, s[word:i])
+				word = -1
+			}
 		}
 	}
 	flushRun()
-	flushWord()
+	if word >= 0 {
+		dst = append(dst, s[word:])
+	}
+	return dst
 }

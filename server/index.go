@@ -12,7 +12,6 @@ import (
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/ledger"
-	"github.com/akashi-ledger/akashi/query"
 	"github.com/akashi-ledger/akashi/record"
 	"github.com/akashi-ledger/akashi/registry"
 )
@@ -100,10 +99,11 @@ func (e *DuplicateError) Error() string {
 
 // indexHook is the ledger.Hook of the server: it checks, in log order,
 // what depends on the log's order (the registry's rules, record ids,
-// references), and writes the registry and record indexes.
+// references), and writes the registry and record indexes. The
+// journalists' indexes are not its business: a query.Follower derives them
+// after the fact (see NewQuery).
 type indexHook struct {
 	origin string
-	query  *query.Indexer // the journalists' indexes (package query)
 }
 
 var _ ledger.Hook = indexHook{}
@@ -152,7 +152,6 @@ func (h indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any
 		return nil, err
 	}
 	if rec == nil {
-		h.query.Observe(index)
 		return append(regKVs, ledger.KV{Key: append([]byte{idxStatement}, p.digest[:]...), Value: binary.BigEndian.AppendUint64(nil, index)}), nil
 	}
 	if conflict != nil {
@@ -162,26 +161,7 @@ func (h indexHook) Sequence(v ledger.View, index uint64, payload []byte, arg any
 	if err != nil {
 		return nil, err
 	}
-	kvs = append(kvs, regKVs...)
-	// The journalists' indexes, last: nothing may refuse the entry after them.
-	var amends uint64
-	hasAmends := rec.GetTag() != akashiv1.Tag_TAG_NEW
-	if hasAmends {
-		b, err := v.Get(recordKey(rec.GetPublisher().GetId(), rec.GetAmends()))
-		if err != nil {
-			return nil, err
-		}
-		old, err := decodeRecordInfo(b)
-		if err != nil {
-			return nil, err
-		}
-		amends = old.index
-	}
-	qkvs, err := h.query.Index(v, index, rec, amends, hasAmends)
-	if err != nil {
-		return nil, err
-	}
-	return append(kvs, qkvs...), nil
+	return append(kvs, regKVs...), nil
 }
 
 // recordKVs checks a record's references and returns its index keys.

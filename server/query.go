@@ -42,15 +42,34 @@ const TreeSizeHeader = "akashi-tree-size"
 type QueryServer struct {
 	akashiv1.UnimplementedQueryServiceServer
 	e    *query.Engine
+	f    *query.Follower
 	slog *slog.Logger
 }
 
-// NewQuery returns the query service of a log opened with Hook.
-func NewQuery(l *ledger.Log, logger *slog.Logger) *QueryServer {
+// NewQuery returns the query service of a log opened with Hook, and
+// starts the follower that keeps its index (query.Follower): answers
+// reflect the latest tree it covers, which lags the log by a fraction of
+// a second when the log is busy. Close stops it: call Close before
+// closing l.
+func NewQuery(ctx context.Context, l *ledger.Log, logger *slog.Logger) (*QueryServer, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &QueryServer{e: query.NewEngine(l, directory{log: l}), slog: logger}
+	dir := directory{log: l}
+	f, err := query.StartFollower(ctx, l, query.FollowerOptions{Records: dir, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &QueryServer{e: query.NewEngine(l, dir, f), f: f, slog: logger}, nil
+}
+
+// Close stops the follower that keeps the index, and waits for it.
+func (q *QueryServer) Close() error { return q.f.Close() }
+
+// WaitIndexed waits until answers reflect a tree of at least size
+// entries, or ctx ends.
+func (q *QueryServer) WaitIndexed(ctx context.Context, size uint64) error {
+	return q.f.Wait(ctx, size)
 }
 
 // Engine returns the query engine.

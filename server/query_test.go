@@ -46,6 +46,7 @@ const origin = "query.test.akashi.example/log"
 type stack struct {
 	t        *testing.T
 	log      *ledger.Log
+	query    *server.QueryServer
 	url      string
 	conn     *grpc.ClientConn
 	verifier note.Verifier
@@ -69,7 +70,11 @@ func startStack(t *testing.T, limit ...float64) *stack {
 	srv := server.New(l, server.Options{VerifierKey: vkey, Logger: logger})
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
-	akashiv1.RegisterQueryServiceServer(gs, server.NewQuery(l, logger))
+	qs, err := server.NewQuery(t.Context(), l, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	akashiv1.RegisterQueryServiceServer(gs, qs)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -94,15 +99,18 @@ func startStack(t *testing.T, limit ...float64) *stack {
 		cancel()
 		conn.Close()
 		gs.Stop()
+		if err := qs.Close(); err != nil {
+			t.Error(err)
+		}
 		if err := l.Close(); err != nil {
 			t.Error(err)
 		}
 	})
-	return &stack{t: t, log: l, url: hs.URL, conn: conn, verifier: verifier}
+	return &stack{t: t, log: l, query: qs, url: hs.URL, conn: conn, verifier: verifier}
 }
 
 // load appends a demo dataset: the governance key, the agencies' keys,
-// then the records.
+// then the records; it returns once the query index covers them.
 func (s *stack) load(ds *demo.Dataset) {
 	t := s.t
 	ctx := t.Context()
@@ -144,6 +152,17 @@ func (s *stack) load(ds *demo.Dataset) {
 		if resp.GetErrorCode() != 0 {
 			t.Fatalf("record %d refused: %s", resp.GetPosition(), resp.GetErrorMessage())
 		}
+	}
+	s.indexed()
+}
+
+// indexed waits until queries answer for the whole log.
+func (s *stack) indexed() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), time.Minute)
+	defer cancel()
+	if err := s.query.WaitIndexed(ctx, s.log.Size()); err != nil {
+		s.t.Fatalf("waiting for the query index to cover %d entries: %v", s.log.Size(), err)
 	}
 }
 

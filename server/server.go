@@ -24,7 +24,6 @@ import (
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/ledger"
 	"github.com/akashi-ledger/akashi/ledger/verify"
-	"github.com/akashi-ledger/akashi/query"
 	"github.com/akashi-ledger/akashi/record"
 	"github.com/akashi-ledger/akashi/registry"
 )
@@ -75,7 +74,7 @@ type Server struct {
 // Hook returns the ledger hook the server needs for the log named origin:
 // pass it as ledger.Options.Hook when opening the log the server will serve.
 func Hook(origin string) ledger.Hook {
-	return indexHook{origin: origin, query: query.NewIndexer()}
+	return indexHook{origin: origin}
 }
 
 // New returns a server for l, which must have been opened with Hook.

@@ -201,7 +201,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	srv := server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger, RateLimit: rate.Limit(c.RateLimit), RateBurst: c.RateBurst})
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
-	akashiv1.RegisterQueryServiceServer(gs, server.NewQuery(l, logger))
+	qs, err := server.NewQuery(ctx, l, logger)
+	if err != nil {
+		return err
+	}
+	defer qs.Close() // before the ledger's Close, deferred earlier
+	akashiv1.RegisterQueryServiceServer(gs, qs)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
