@@ -38,8 +38,9 @@ const (
 	// DefaultMaxPayloadSize bounds one payload.
 	DefaultMaxPayloadSize = 1 << 20
 	// DefaultTileCacheSize is the number of full tiles, with their inner
-	// tree levels (16 KiB each), kept in memory for proofs.
-	DefaultTileCacheSize = 1024
+	// tree levels (16 KiB each), kept in memory for proofs: all the tiles of
+	// a log of a million entries. Only reads fill it.
+	DefaultTileCacheSize = 4096
 	// DefaultGCInterval is how often Badger's value log is garbage collected.
 	DefaultGCInterval = 10 * time.Minute
 	// DefaultMemTableSize is Badger's memtable size. With DefaultNumMemtables

@@ -119,14 +119,21 @@ func (c *tileCache) purge() {
 	clear(c.m)
 }
 
+// recentTiles is how many tiles completed by the sequencer are kept at
+// each level, for the receipts of the batches in flight (a batch of 1024
+// entries completes at most five level-0 tiles).
+const recentTiles = 8
+
 // tree serves the hashes of tree nodes: from the edge tiles, which the
-// sequencer extends, from the cache of full tiles, or from the store.
+// sequencer extends, from the tiles it completed last, from the cache of
+// full tiles that reads fill, or from the store.
 type tree struct {
 	db    *badger.DB
 	cache *tileCache
 
-	mu   sync.RWMutex
-	edge [maxTileLevels]*fatTile // the rightmost tile of each level; nil above the tree
+	mu     sync.RWMutex
+	edge   [maxTileLevels]*fatTile // the rightmost tile of each level; nil above the tree
+	recent [maxTileLevels][recentTiles]*fatTile
 }
 
 // tile returns the fat tile (level, index), which must hold the nodes a
@@ -135,9 +142,13 @@ type tree struct {
 func (t *tree) tile(level uint8, index uint64) (ft *fatTile, edge bool, err error) {
 	t.mu.RLock()
 	e := t.edge[level]
+	r := t.recent[level][index%recentTiles]
 	t.mu.RUnlock()
 	if e != nil && e.index == index {
 		return e, true, nil
+	}
+	if r != nil && r.index == index {
+		return r, false, nil
 	}
 	if ft := t.cache.get(tileID{level, index}); ft != nil {
 		return ft, false, nil
@@ -278,10 +289,11 @@ func (t *tree) put(level uint, index uint64, h verify.Hash) (*fatTile, error) {
 		next := &fatTile{level: tl, index: tn}
 		t.mu.Lock()
 		t.edge[tl] = next
-		t.mu.Unlock()
 		if e != nil {
-			t.cache.add(e)
+			// Appending fills no cache: only what reads ask for is cached.
+			t.recent[tl][e.index%recentTiles] = e
 		}
+		t.mu.Unlock()
 		e = next
 	}
 	if level%verify.TileHeight == 0 {
@@ -333,6 +345,7 @@ func (t *tree) loadEdge(txn *badger.Txn, size uint64) error {
 	}
 	t.mu.Lock()
 	t.edge = edge
+	t.recent = [maxTileLevels][recentTiles]*fatTile{}
 	t.mu.Unlock()
 	t.cache.purge()
 	return nil
