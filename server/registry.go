@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -57,11 +58,49 @@ func (s indexState) Key(id string) (registry.Key, bool, error) {
 	if !found {
 		return registry.Key{}, false, err
 	}
+	if k, ok := decodedKeys.get(b); ok {
+		return k, true, nil
+	}
 	var k registry.Key
 	if err := json.Unmarshal(b, &k); err != nil {
 		return registry.Key{}, false, fmt.Errorf("%w: registry key %s: %v", ledger.ErrCorrupt, id, err)
 	}
+	decodedKeys.put(b, k)
 	return k, true, nil
+}
+
+// decodedKeys remembers the decoding of registry key records: every
+// signed statement looks its key up twice (admission and sequencing), and
+// decoding the JSON cost more than reading it. It is keyed by the stored
+// bytes themselves, so it can never answer for a key that changed.
+var decodedKeys = keyMemo{m: make(map[string]registry.Key)}
+
+// keyMemoMax bounds keyMemo; when full it starts again.
+const keyMemoMax = 4096
+
+type keyMemo struct {
+	mu sync.Mutex
+	m  map[string]registry.Key
+}
+
+func (c *keyMemo) get(b []byte) (registry.Key, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[string(b)]
+	if ok {
+		k.Public = slices.Clone(k.Public) // callers own what they get
+	}
+	return k, ok
+}
+
+func (c *keyMemo) put(b []byte, k registry.Key) {
+	k.Public = slices.Clone(k.Public)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= keyMemoMax {
+		clear(c.m)
+	}
+	c.m[string(b)] = k
 }
 
 func (s indexState) Signer(id string) (registry.Signer, error) {

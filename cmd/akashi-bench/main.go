@@ -51,7 +51,7 @@ import (
 type config struct {
 	grpcAddr, httpURL, tlsCA string
 	govKey                   string
-	mode                     string
+	mode, kind               string
 	agencies, readers        int
 	rate, readRate           float64
 	duration                 time.Duration
@@ -86,7 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.rate, "rate", 0, "appends per second offered in total, open loop; 0 = as fast as the server takes them")
 	fs.Float64Var(&c.readRate, "read-rate", 0, "reads per second offered in total, open loop; 0 = as fast as possible")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to run")
-	fs.IntVar(&c.recordBytes, "record-bytes", 1024, "approximate size of each signed record statement")
+	fs.StringVar(&c.kind, "kind", "decision", "what the agencies append: decision (a decision padded to -record-bytes) or disbursement (an allowance payment shaped like the demo's, about 600 bytes signed)")
+	fs.IntVar(&c.recordBytes, "record-bytes", 1024, "with -kind decision: approximate size of each signed record statement")
 	fs.IntVar(&c.window, "window", 32, "statements a stream keeps in flight at most, unanswered")
 	fs.Float64Var(&c.maxRate, "max-rate", 20000, "with -rate 0: the most appends per second the run can reach (statements are signed for it in advance)")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
@@ -97,6 +98,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "unary", "stream", "read":
 	default:
 		return fmt.Errorf("-mode %q: want unary, stream or read", c.mode)
+	}
+	switch c.kind {
+	case "decision", "disbursement":
+	default:
+		return fmt.Errorf("-kind %q: want decision or disbursement", c.kind)
 	}
 	if c.mode != "read" && c.govKey == "" {
 		return errors.New("-governance-key is needed to register the agencies that append")
@@ -166,6 +172,42 @@ func (k *keyChain) sign(origin string, st *akashiv1.Statement) (*akashiv1.Signed
 	return ss, nil
 }
 
+// record returns the n-th record a bench agency appends: a decision with
+// a padded description, or a disbursement like the demo's cooperation
+// allowances (a company payee, a ward, an amount, a programme).
+func (b *bench) record(agency, id, pad string, n int) *akashiv1.Record {
+	r := &akashiv1.Record{
+		Id: id, ProcessId: id, Tag: akashiv1.Tag_TAG_NEW,
+		Publisher:  &akashiv1.Organization{Id: agency, Name: "負荷試験機関"},
+		RecordedAt: "2020-04-07T19:00:00+09:00", License: "CC-BY-4.0",
+	}
+	if b.cfg.kind == "decision" {
+		r.Body = &akashiv1.Record_Decision{Decision: &akashiv1.Decision{
+			Title: "負荷試験の決定 " + id, Description: pad, Type: akashiv1.DecisionType_DECISION_TYPE_OTHER,
+			DecisionDate: "2020-04-07", Status: akashiv1.DecisionStatus_DECISION_STATUS_IN_FORCE,
+		}}
+		return r
+	}
+	payee, _ := record.CorporateNumberFromBase(fmt.Sprintf("9%03d%08d", 998, n%100_000_000))
+	r.Documents = []*akashiv1.Document{{Url: "https://www.example.jp/kyoryokukin/youkou.pdf", Sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Title: "感染拡大防止協力金 支給要綱"}}
+	r.Body = &akashiv1.Record_Disbursement{Disbursement: &akashiv1.Disbursement{
+		Programme:       &akashiv1.Programme{Code: "BENCH-KRK-2020", Title: "負荷試験 感染拡大防止協力金", FundingSource: "一般会計"},
+		AwardId:         fmt.Sprintf("BENCH-%08d", n),
+		TransactionType: akashiv1.TransactionType_TRANSACTION_TYPE_DISBURSEMENT,
+		Amount:          &akashiv1.Money{MinorUnits: 500_000 + int64(n%4)*500_000, Currency: "JPY"},
+		ValueDate:       "2020-06-15",
+		Payer:           &akashiv1.Organization{Id: agency, Name: "負荷試験機関"},
+		Payee:           &akashiv1.Payee{Kind: &akashiv1.Payee_Organization{Organization: &akashiv1.Organization{Id: "JP-JCN-" + payee, Name: "株式会社さくら食堂"}}},
+		PayeeArea:       benchWards[n%len(benchWards)],
+		PeriodCovered:   &akashiv1.Period{StartDate: "2020-04-16", EndDate: "2020-05-06"},
+		FacilityCount:   uint32(1 + n%3),
+	}}
+	return r
+}
+
+// benchWards are the local government codes of Tokyo's 23 special wards.
+var benchWards = []string{"131016", "131024", "131032", "131041", "131059", "131067", "131075", "131083", "131091", "131105", "131113", "131121", "131130", "131148", "131156", "131164", "131172", "131181", "131199", "131202", "131211", "131229", "131237"}
+
 // benchAgency returns the org-id of the i-th synthetic bench agency: a
 // valid corporate number in a block no real body uses.
 func benchAgency(i int) string {
@@ -232,15 +274,7 @@ func (b *bench) prepare(ctx context.Context) error {
 			agency := benchAgency(k % 8)
 			for j := range per {
 				id := fmt.Sprintf("bench-%s-%d-%d", run, k, j)
-				ss, err := ch.sign(b.origin, &akashiv1.Statement{Body: &akashiv1.Statement_Record{Record: &akashiv1.Record{
-					Id: id, ProcessId: id, Tag: akashiv1.Tag_TAG_NEW,
-					Publisher:  &akashiv1.Organization{Id: agency, Name: "負荷試験機関"},
-					RecordedAt: "2020-04-07T19:00:00+09:00", License: "CC-BY-4.0",
-					Body: &akashiv1.Record_Decision{Decision: &akashiv1.Decision{
-						Title: "負荷試験の決定 " + id, Description: pad, Type: akashiv1.DecisionType_DECISION_TYPE_OTHER,
-						DecisionDate: "2020-04-07", Status: akashiv1.DecisionStatus_DECISION_STATUS_IN_FORCE,
-					}},
-				}}})
+				ss, err := ch.sign(b.origin, &akashiv1.Statement{Body: &akashiv1.Statement_Record{Record: b.record(agency, id, pad, k*per+j)}})
 				if err != nil {
 					errc <- err
 					return
@@ -533,6 +567,14 @@ type opResults struct {
 	Maxms     float64           `json:"max_ms"`
 	Meanms    float64           `json:"mean_ms"`
 	Errors    map[string]uint64 `json:"errors,omitempty"`
+}
+
+// GetErrors returns the errors by code, none for nil results.
+func (o *opResults) GetErrors() map[string]uint64 {
+	if o == nil {
+		return nil
+	}
+	return o.Errors
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

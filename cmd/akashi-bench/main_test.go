@@ -45,12 +45,16 @@ func TestBenchAgainstServer(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, stdout)
-	for _, mode := range []string{"stream", "unary", "read"} {
+	for _, tc := range []struct{ mode, kind string }{{"stream", "decision"}, {"unary", "disbursement"}, {"read", ""}} {
+		mode := tc.mode
 		t.Run(mode, func(t *testing.T) {
 			jsonOut := filepath.Join(dir, mode+".json")
 			var out, errOut bytes.Buffer
 			args := []string{"-grpc", grpcAddr, "-http", httpURL, "-mode", mode, "-duration", "1500ms", "-agencies", "4",
 				"-readers", "2", "-max-rate", "2000", "-json", jsonOut}
+			if tc.kind != "" {
+				args = append(args, "-kind", tc.kind)
+			}
 			if mode != "read" {
 				args = append(args, "-governance-key", filepath.Join(data, "governance.key"))
 			}
@@ -64,6 +68,13 @@ func TestBenchAgainstServer(t *testing.T) {
 			}
 			if mode != "read" && (res.Appends == nil || res.Appends.OK == 0 || res.Appends.P99ms <= 0) {
 				t.Fatalf("no appends measured: %s", out.String())
+			}
+			// Shedding under a busy machine is allowed; refusing the
+			// records themselves is not.
+			for code := range res.Appends.GetErrors() {
+				if code != "ResourceExhausted" && code != "Unavailable" && code != "DeadlineExceeded" {
+					t.Fatalf("-kind %s: appends refused: %v\n%s", tc.kind, res.Appends.Errors, out.String())
+				}
 			}
 			if res.Reads == nil || res.Reads.OK == 0 || res.PeakRSSMiB <= 0 {
 				t.Fatalf("no reads or RSS measured: %s", out.String())

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -66,6 +67,9 @@ type serveConfig struct {
 	RateLimit float64
 	RateBurst int
 	LogLevel  slog.Level
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there; a
+	// loopback address only.
+	DebugAddr string
 
 	// For tests: called once both listeners are bound, and a hook to tune
 	// the ledger.
@@ -90,6 +94,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&c.DemoDisbursements, "demo-disbursements", 3000, "number of demo disbursements")
 	fs.Float64Var(&c.RateLimit, "rate-limit", server.DefaultRateLimit, "statements per second each agency may append, sustained")
 	fs.IntVar(&c.RateBurst, "rate-burst", server.DefaultRateBurst, "statements each agency may append in a burst")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: akashi serve [flags]\n\nRuns the ledger: the gRPC API, the REST API and the C2SP tlog-tiles API.\nOn first start it creates the log and its signing key in the data folder.\n\nFlags:\n")
@@ -126,6 +131,16 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 				return fmt.Errorf("%s %s is not a loopback address: give --tls-cert and --tls-key to serve it, plaintext is allowed on loopback only", a.flag, a.addr)
 			}
 		}
+	}
+	if c.DebugAddr != "" {
+		if !isLoopback(c.DebugAddr) {
+			return fmt.Errorf("--debug-addr %s is not a loopback address: the profiler is for the operator only", c.DebugAddr)
+		}
+		dsrv, err := debugServer(c.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer dsrv.Close()
 	}
 	origin := c.Origin
 	keyPath := filepath.Join(c.DataDir, "log.key")
@@ -320,6 +335,28 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		err = nil
 	}
 	return err
+}
+
+// debugServer serves the profiler on addr until it is closed.
+func debugServer(addr string, logger *slog.Logger) (*http.Server, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("debug server", "err", err)
+		}
+	}()
+	logger.Info("profiler", "addr", lis.Addr().String())
+	return srv, nil
 }
 
 // tlsExceptPipe is TLS for every connection but those of the in-process

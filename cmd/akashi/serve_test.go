@@ -608,3 +608,27 @@ func readGov(t testing.TB, dir string) ed25519.PrivateKey {
 }
 
 func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }
+
+// TestServeDebugAddr: the profiler is served on loopback when asked for,
+// and refused elsewhere.
+func TestServeDebugAddr(t *testing.T) {
+	err := serve(t.Context(), serveConfig{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DebugAddr: "0.0.0.0:0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--debug-addr") {
+		t.Fatalf("serve with --debug-addr 0.0.0.0:0 = %v, want an error naming --debug-addr", err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	runServe(t, serveConfig{DataDir: t.TempDir(), DebugAddr: addr})
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /debug/pprof/cmdline: %s", resp.Status)
+	}
+}
