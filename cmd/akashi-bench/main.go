@@ -51,7 +51,7 @@ import (
 type config struct {
 	grpcAddr, httpURL, tlsCA string
 	govKey                   string
-	mode, kind               string
+	mode, kind, reads        string
 	agencies, readers        int
 	rate, readRate           float64
 	duration                 time.Duration
@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.govKey, "governance-key", "", "the server's governance key (PEM), to register the agencies' keys; needed to append")
 	fs.StringVar(&c.mode, "mode", "stream", "unary: one AppendRecord at a time per agency key; stream: an AppendRecords stream per key; read: readers only")
 	fs.IntVar(&c.agencies, "agencies", 32, "agency keys appending at once (each keeps its own sequence)")
+	fs.StringVar(&c.reads, "reads", "mix", "what readers fetch: mix (entries, inclusion proofs, tiles and the log's info in turn) or proofs (REST inclusion proofs only)")
 	fs.IntVar(&c.readers, "readers", 0, "readers fetching entries, proofs, tiles and records, in parallel with the writers")
 	fs.Float64Var(&c.rate, "rate", 0, "appends per second offered in total, open loop; 0 = as fast as the server takes them")
 	fs.Float64Var(&c.readRate, "read-rate", 0, "reads per second offered in total, open loop; 0 = as fast as possible")
@@ -98,6 +99,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "unary", "stream", "read":
 	default:
 		return fmt.Errorf("-mode %q: want unary, stream or read", c.mode)
+	}
+	if c.reads != "mix" && c.reads != "proofs" {
+		return fmt.Errorf("-reads %q: want mix or proofs", c.reads)
 	}
 	switch c.kind {
 	case "decision", "disbursement":
@@ -450,7 +454,8 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 }
 
 // read fetches, in turn, an entry, an inclusion proof, a tile and a log
-// info over REST and the tlog-tiles API.
+// info over REST and the tlog-tiles API; with -reads proofs, inclusion
+// proofs only.
 func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *recorder) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	interval := time.Duration(0)
@@ -475,7 +480,11 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *
 		}
 		idx := (uint64(i)*2654435761 + uint64(r)*40503) % size
 		var path string
-		switch i % 4 {
+		kind := i % 4
+		if b.cfg.reads == "proofs" {
+			kind = 1
+		}
+		switch kind {
 		case 0:
 			path = fmt.Sprintf("/v1/entries/%d", idx)
 		case 1:

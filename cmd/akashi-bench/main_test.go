@@ -26,7 +26,7 @@ func TestBenchAgainstServer(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--data", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--data", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--read-rate-limit", "100000", "--read-rate-burst", "100000")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
@@ -54,6 +54,8 @@ func TestBenchAgainstServer(t *testing.T) {
 				"-readers", "2", "-max-rate", "2000", "-json", jsonOut}
 			if tc.kind != "" {
 				args = append(args, "-kind", tc.kind)
+			} else {
+				args = append(args, "-reads", "proofs")
 			}
 			if mode != "read" {
 				args = append(args, "-governance-key", filepath.Join(data, "governance.key"))
@@ -78,6 +80,9 @@ func TestBenchAgainstServer(t *testing.T) {
 			}
 			if res.Reads == nil || res.Reads.OK == 0 || res.PeakRSSMiB <= 0 {
 				t.Fatalf("no reads or RSS measured: %s", out.String())
+			}
+			if mode == "read" && len(res.Reads.Errors) > 0 {
+				t.Fatalf("-reads proofs: reads failed: %v\n%s", res.Reads.Errors, out.String())
 			}
 			if !strings.Contains(out.String(), "p99.9 ms") {
 				t.Fatalf("no table: %s", out.String())

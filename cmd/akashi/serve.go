@@ -66,7 +66,10 @@ type serveConfig struct {
 	// RateLimit and RateBurst bound each agency's appends per second.
 	RateLimit float64
 	RateBurst int
-	LogLevel  slog.Level
+	// ReadRateLimit and ReadRateBurst bound each client's REST reads.
+	ReadRateLimit float64
+	ReadRateBurst int
+	LogLevel      slog.Level
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there; a
 	// loopback address only.
 	DebugAddr string
@@ -94,6 +97,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&c.DemoDisbursements, "demo-disbursements", 3000, "number of demo disbursements")
 	fs.Float64Var(&c.RateLimit, "rate-limit", server.DefaultRateLimit, "statements per second each agency may append, sustained")
 	fs.IntVar(&c.RateBurst, "rate-burst", server.DefaultRateBurst, "statements each agency may append in a burst")
+	fs.Float64Var(&c.ReadRateLimit, "read-rate-limit", gateway.ReadRate, "REST reads per second each client address may make, sustained")
+	fs.IntVar(&c.ReadRateBurst, "read-rate-burst", gateway.ReadBurst, "REST reads each client address may make in a burst")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
@@ -105,6 +110,14 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"rate-limit", c.RateLimit}, {"rate-burst", float64(c.RateBurst)}, {"read-rate-limit", c.ReadRateLimit}, {"read-rate-burst", float64(c.ReadRateBurst)}} {
+		if f.v <= 0 {
+			return usageError{fmt.Sprintf("--%s %v: want a number above 0", f.name, f.v)}
+		}
 	}
 	c.LogLevel = slog.LevelInfo
 	if *verbose {
@@ -249,6 +262,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	defer conn.Close()
 	handler, err := gateway.New(ctx, gateway.Options{
 		Conn: conn, Log: l, OpenAPI: akashi.OpenAPI, Gatherer: reg, Registerer: reg, Logger: logger,
+		ReadLimit: rate.Limit(c.ReadRateLimit), ReadBurst: c.ReadRateBurst,
 	})
 	if err != nil {
 		return err
