@@ -224,3 +224,55 @@ func TestBatchVerifierAgreesWithVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallBatches: batches below the size worth batching are verified one
+// by one, with the same answers.
+func TestSmallBatches(t *testing.T) {
+	k := key(6)
+	for n := 1; n <= 4; n++ {
+		for badAt := -1; badAt < n; badAt++ {
+			bv := record.NewBatchVerifier(origin)
+			for i := range n {
+				ss, _ := record.Sign(k, origin, rec(tokyo, fmt.Sprint("s-", n, "-", i)))
+				if i == badAt {
+					ss.Signature[9] ^= 1
+				}
+				bv.Add(pub(k), ss)
+			}
+			for i, err := range bv.Verify() {
+				if (err != nil) != (i == badAt) {
+					t.Fatalf("batch of %d, bad at %d: statement %d: %v", n, badAt, i, err)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkBatchVerify measures a signature's cost in batches of several
+// sizes and alone; record.minBatch follows from it.
+func BenchmarkBatchVerify(b *testing.B) {
+	k := key(7)
+	var statements []*akashiv1.SignedStatement
+	for i := range 64 {
+		ss, _ := record.Sign(k, origin, rec(tokyo, fmt.Sprint("b-", i)))
+		statements = append(statements, ss)
+	}
+	for _, n := range []int{1, 2, 3, 8, 64} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				bv := record.NewBatchVerifier(origin)
+				for _, ss := range statements[:n] {
+					bv.Add(pub(k), ss)
+				}
+				bv.Verify()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1e3, "µs/sig")
+		})
+	}
+	b.Run("alone", func(b *testing.B) {
+		for b.Loop() {
+			record.VerifySignature(pub(k), origin, statements[0])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/sig")
+	})
+}
