@@ -302,6 +302,17 @@ type recorder struct {
 	hist   histogram
 	ok     uint64
 	errors map[string]uint64
+	// served is, for appends, the time from sending to the answer of each
+	// admitted append: the server's own latency, without the time a
+	// statement waited in the load tool behind the open-loop schedule.
+	served histogram
+}
+
+// admitted records an admitted append's time from sending to answer.
+func (r *recorder) admitted(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.served.record(d)
 }
 
 func (r *recorder) done(d time.Duration, err error) {
@@ -397,13 +408,32 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 		if !ok {
 			return
 		}
-		_, err := b.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
-		if ctx.Err() != nil {
-			return
-		}
-		rec.done(time.Since(at), err)
-		if err != nil && status.Code(err) != codes.ResourceExhausted {
-			return // a refused statement leaves a gap in this key's sequence
+		// A statement the server sheds (ResourceExhausted, Unavailable) is
+		// sent again, as the SDK does: skipping it would leave a gap in
+		// this key's sequence. The shed attempt counts as an error; an
+		// admitted retry's latency counts from when it was sent.
+		for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
+			sent := time.Now()
+			_, err := b.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
+			if ctx.Err() != nil {
+				return
+			}
+			rec.done(time.Since(at), err)
+			switch status.Code(err) {
+			case codes.OK:
+				rec.admitted(time.Since(sent))
+			case codes.ResourceExhausted, codes.Unavailable:
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+					return
+				}
+				at = time.Now()
+				continue
+			default:
+				return // a refused statement leaves a gap in this key's sequence
+			}
+			break
 		}
 	}
 }
@@ -414,7 +444,8 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 		rec.done(0, err)
 		return
 	}
-	sent := make(chan time.Time, b.cfg.window)
+	type times struct{ due, sent time.Time }
+	sent := make(chan times, b.cfg.window)
 	window := make(chan struct{}, b.cfg.window)
 	go func() {
 		defer close(sent)
@@ -430,13 +461,14 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 			case <-ctx.Done():
 				return
 			}
-			sent <- at
+			sent <- times{at, time.Now()}
 			if err := stream.Send(&akashiv1.AppendRecordsRequest{Statement: ss}); err != nil {
 				return
 			}
 		}
 	}()
-	for at := range sent {
+	for t := range sent {
+		at := t.due
 		resp, err := stream.Recv()
 		<-window
 		if err != nil {
@@ -450,6 +482,7 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 			continue
 		}
 		rec.done(time.Since(at), nil)
+		rec.admitted(time.Since(t.sent))
 	}
 }
 
@@ -562,8 +595,11 @@ type results struct {
 	OfferedRate float64    `json:"offered_rate_per_s,omitempty"`
 	Seconds     float64    `json:"seconds"`
 	Appends     *opResults `json:"appends,omitempty"`
-	Reads       *opResults `json:"reads,omitempty"`
-	PeakRSSMiB  float64    `json:"server_peak_rss_mib"`
+	// Admitted is the appends' latency from sending to answer, admitted
+	// appends only (no errors, no time behind the schedule).
+	Admitted   *opResults `json:"admitted,omitempty"`
+	Reads      *opResults `json:"reads,omitempty"`
+	PeakRSSMiB float64    `json:"server_peak_rss_mib"`
 }
 
 type opResults struct {
@@ -602,8 +638,16 @@ func op(r *recorder, el time.Duration) *opResults {
 func newResults(c config, el time.Duration, appends, reads *recorder, rss int64) *results {
 	return &results{
 		Mode: c.mode, Agencies: c.agencies, Readers: c.readers, OfferedRate: c.rate, Seconds: el.Seconds(),
-		Appends: op(appends, el), Reads: op(reads, el), PeakRSSMiB: float64(rss) / (1 << 20),
+		Appends: op(appends, el), Admitted: served(appends, el), Reads: op(reads, el), PeakRSSMiB: float64(rss) / (1 << 20),
 	}
+}
+
+// served summarises the appends' send-to-answer latencies.
+func served(r *recorder, el time.Duration) *opResults {
+	if r.ok == 0 {
+		return nil
+	}
+	return op(&recorder{hist: r.served, ok: r.ok}, el)
 }
 
 func (r *results) print(w io.Writer) {
@@ -615,7 +659,7 @@ func (r *results) print(w io.Writer) {
 	for _, x := range []struct {
 		name string
 		o    *opResults
-	}{{"append", r.Appends}, {"read", r.Reads}} {
+	}{{"append", r.Appends}, {"admitted", r.Admitted}, {"read", r.Reads}} {
 		if x.o == nil {
 			continue
 		}

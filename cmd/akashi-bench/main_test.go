@@ -68,6 +68,9 @@ func TestBenchAgainstServer(t *testing.T) {
 			if err != nil || json.Unmarshal(b, &res) != nil {
 				t.Fatalf("reading %s: %v", jsonOut, err)
 			}
+			if mode != "read" && (res.Admitted == nil || res.Admitted.P99ms <= 0 || res.Admitted.P50ms > res.Appends.P50ms) {
+				t.Fatalf("no admitted latency, or above the scheduled one: %+v vs %+v", res.Admitted, res.Appends)
+			}
 			if mode != "read" && (res.Appends == nil || res.Appends.OK == 0 || res.Appends.P99ms <= 0) {
 				t.Fatalf("no appends measured: %s", out.String())
 			}
