@@ -124,6 +124,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer conn.Close()
 	b := &bench{cfg: c, client: akashiv1.NewLedgerServiceClient(conn), registry: akashiv1.NewRegistryServiceClient(conn), out: stderr}
+	// Agencies are separate clients: one connection for every
+	// agenciesPerConn of them, so that thousands of callers do not queue
+	// behind one connection's stream limit and measure the load tool.
+	b.clients = []akashiv1.LedgerServiceClient{b.client}
+	for range min(maxConns, (c.agencies-1)/agenciesPerConn) {
+		more, err := grpc.NewClient(c.grpcAddr, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			return err
+		}
+		defer more.Close()
+		b.clients = append(b.clients, akashiv1.NewLedgerServiceClient(more))
+	}
 	info, err := b.client.GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{})
 	if err != nil {
 		return fmt.Errorf("GetLogInfo: %w", err)
@@ -148,9 +160,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// Connections: one for every agenciesPerConn agency keys, maxConns+1 at most.
+const (
+	agenciesPerConn = 128
+	maxConns        = 63
+)
+
 type bench struct {
-	cfg      config
-	client   akashiv1.LedgerServiceClient
+	cfg    config
+	client akashiv1.LedgerServiceClient
+	// clients[k%len(clients)] is agency key k's connection.
+	clients  []akashiv1.LedgerServiceClient
 	registry akashiv1.RegistryServiceClient
 	origin   string
 	out      io.Writer
@@ -414,7 +434,7 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 		// admitted retry's latency counts from when it was sent.
 		for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
 			sent := time.Now()
-			_, err := b.client.AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
+			_, err := b.clients[k%len(b.clients)].AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
 			if ctx.Err() != nil {
 				return
 			}
@@ -439,7 +459,7 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 }
 
 func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
-	stream, err := b.client.AppendRecords(ctx)
+	stream, err := b.clients[k%len(b.clients)].AppendRecords(ctx)
 	if err != nil {
 		rec.done(0, err)
 		return
