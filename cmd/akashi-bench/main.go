@@ -44,6 +44,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/akashi-ledger/akashi/client"
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
 	"github.com/akashi-ledger/akashi/record"
 )
@@ -429,10 +430,11 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 			return
 		}
 		// A statement the server sheds (ResourceExhausted, Unavailable) is
-		// sent again, as the SDK does: skipping it would leave a gap in
-		// this key's sequence. The shed attempt counts as an error; an
-		// admitted retry's latency counts from when it was sent.
-		for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
+		// sent again after the SDK's backoff (client.Signer): skipping it
+		// would leave a gap in this key's sequence. The shed attempt counts
+		// as an error; an admitted retry's latency counts from when it was
+		// sent.
+		for backoff := client.DefaultRetryBackoff; ; backoff = min(2*backoff, client.MaxRetryBackoff) {
 			sent := time.Now()
 			_, err := b.clients[k%len(b.clients)].AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
 			if ctx.Err() != nil {

@@ -70,6 +70,9 @@ type serveConfig struct {
 	ReadRateLimit float64
 	ReadRateBurst int
 	LogLevel      slog.Level
+	// MaxQueueDelay bounds how long admitted appends wait in the log's
+	// queue (ledger.Options.MaxQueueDelay).
+	MaxQueueDelay time.Duration
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there; a
 	// loopback address only.
 	DebugAddr string
@@ -99,6 +102,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&c.RateBurst, "rate-burst", server.DefaultRateBurst, "statements each agency may append in a burst")
 	fs.Float64Var(&c.ReadRateLimit, "read-rate-limit", gateway.ReadRate, "REST reads per second each client address may make, sustained")
 	fs.IntVar(&c.ReadRateBurst, "read-rate-burst", gateway.ReadBurst, "REST reads each client address may make in a burst")
+	fs.DurationVar(&c.MaxQueueDelay, "max-queue-delay", ledger.DefaultMaxQueueDelay, "appends are refused at once (ResourceExhausted, 429) when those already waiting would take longer than this to commit")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
@@ -114,7 +118,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"rate-limit", c.RateLimit}, {"rate-burst", float64(c.RateBurst)}, {"read-rate-limit", c.ReadRateLimit}, {"read-rate-burst", float64(c.ReadRateBurst)}} {
+	}{{"max-queue-delay", c.MaxQueueDelay.Seconds()}, {"rate-limit", c.RateLimit}, {"rate-burst", float64(c.RateBurst)}, {"read-rate-limit", c.ReadRateLimit}, {"read-rate-burst", float64(c.ReadRateBurst)}} {
 		if f.v <= 0 {
 			return usageError{fmt.Sprintf("--%s %v: want a number above 0", f.name, f.v)}
 		}
@@ -191,6 +195,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		Verifier: key.verifier,
 		Hook:     server.Hook(key.signer.Name()),
 		Logger:   logger,
+		// Zero (tests calling serve directly) is the ledger's default.
+		MaxQueueDelay: c.MaxQueueDelay,
 		OnCommit: func(entries, _ int, took time.Duration) {
 			batchSize.Observe(float64(entries))
 			commitTime.Observe(took.Seconds())
