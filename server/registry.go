@@ -58,14 +58,14 @@ func (s indexState) Key(id string) (registry.Key, bool, error) {
 	if !found {
 		return registry.Key{}, false, err
 	}
-	if k, ok := decodedKeys.get(b); ok {
+	if k, ok := decodedKeys.get(string(b)); ok {
 		return k, true, nil
 	}
 	var k registry.Key
 	if err := json.Unmarshal(b, &k); err != nil {
 		return registry.Key{}, false, fmt.Errorf("%w: registry key %s: %v", ledger.ErrCorrupt, id, err)
 	}
-	decodedKeys.put(b, k)
+	decodedKeys.put(string(b), k)
 	return k, true, nil
 }
 
@@ -73,34 +73,36 @@ func (s indexState) Key(id string) (registry.Key, bool, error) {
 // signed statement looks its key up twice (admission and sequencing), and
 // decoding the JSON cost more than reading it. It is keyed by the stored
 // bytes themselves, so it can never answer for a key that changed.
-var decodedKeys = keyMemo{m: make(map[string]registry.Key)}
+var decodedKeys = newKeyMemo()
 
 // keyMemoMax bounds keyMemo; when full it starts again.
-const keyMemoMax = 4096
+const keyMemoMax = 16384
 
 type keyMemo struct {
 	mu sync.Mutex
 	m  map[string]registry.Key
 }
 
-func (c *keyMemo) get(b []byte) (registry.Key, bool) {
+func newKeyMemo() *keyMemo { return &keyMemo{m: make(map[string]registry.Key)} }
+
+func (c *keyMemo) get(s string) (registry.Key, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k, ok := c.m[string(b)]
+	k, ok := c.m[s]
 	if ok {
 		k.Public = slices.Clone(k.Public) // callers own what they get
 	}
 	return k, ok
 }
 
-func (c *keyMemo) put(b []byte, k registry.Key) {
+func (c *keyMemo) put(s string, k registry.Key) {
 	k.Public = slices.Clone(k.Public)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= keyMemoMax {
 		clear(c.m)
 	}
-	c.m[string(b)] = k
+	c.m[s] = k
 }
 
 func (s indexState) Signer(id string) (registry.Signer, error) {
@@ -160,21 +162,35 @@ func (s *Server) committed() indexState { return indexState{get: s.log.IndexGet}
 // be in flight), but does not verify the signature again. It returns nil
 // for the statement that establishes the governance key of a new log,
 // which the sequencer checks itself.
+//
+// What it needs of a key never changes once the key is registered (its id
+// is the hash of its public key, a key is registered once, to one agency),
+// nor does a log lose its governance key once it has one: both are
+// remembered, so admitting a statement reads nothing from the store. The
+// key's standing (revoked or not at this index) is the hook's to check.
 func (s *Server) signingKey(ss *akashiv1.SignedStatement) (ed25519.PublicKey, error) {
 	st := s.committed()
-	gov, err := st.Governance()
-	if err != nil {
-		return nil, err
+	if !s.governed.Load() {
+		gov, err := st.Governance()
+		if err != nil {
+			return nil, err
+		}
+		if gov == "" {
+			return nil, nil
+		}
+		s.governed.Store(true)
 	}
-	if gov == "" {
-		return nil, nil
-	}
-	key, found, err := st.Key(ss.GetKeyId())
-	if err != nil {
-		return nil, err
-	}
+	key, found := s.keys.get(ss.GetKeyId())
 	if !found {
-		return nil, fmt.Errorf("%w: key %s is not registered in this log", registry.ErrUnknownKey, ss.GetKeyId())
+		var err error
+		key, found, err = st.Key(ss.GetKeyId())
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: key %s is not registered in this log", registry.ErrUnknownKey, ss.GetKeyId())
+		}
+		s.keys.put(ss.GetKeyId(), registry.Key{ID: key.ID, Public: key.Public, AgencyID: key.AgencyID})
 	}
 	if !s.limiter(key).Allow() {
 		return nil, fmt.Errorf("%w: the rate limit of %s (%g statements/s) is exceeded", ErrRateLimited, key.AgencyID, float64(s.opts.RateLimit))

@@ -10,9 +10,9 @@ import (
 )
 
 func TestKeyMemo(t *testing.T) {
-	m := keyMemo{m: make(map[string]registry.Key)}
+	m := newKeyMemo()
 	k := registry.Key{ID: "k1", Public: make([]byte, 32), AgencyID: "JP-JCN-8000020130001"}
-	raw := []byte(`{"ID":"k1"}`)
+	raw := `{"ID":"k1"}`
 	if _, ok := m.get(raw); ok {
 		t.Fatal("empty memo answered")
 	}
@@ -26,11 +26,11 @@ func TestKeyMemo(t *testing.T) {
 	if again, _ := m.get(raw); again.Public[1] != 0 {
 		t.Fatal("a caller's change reached the memo")
 	}
-	if _, ok := m.get([]byte(`{"ID":"k1","Revoked":true}`)); ok {
+	if _, ok := m.get(`{"ID":"k1","Revoked":true}`); ok {
 		t.Fatal("other bytes answered with the memo's key")
 	}
 	for i := range keyMemoMax + 1 {
-		m.put(fmt.Appendf(nil, "%d", i), k)
+		m.put(fmt.Sprint(i), k)
 	}
 	if len(m.m) > keyMemoMax {
 		t.Fatalf("memo holds %d keys, more than %d", len(m.m), keyMemoMax)

@@ -71,6 +71,10 @@ type Server struct {
 	opts   Options
 	slog   *slog.Logger
 	limits limiters
+	// governed is set once the log has a governance key, and keys holds
+	// the registered keys' ids, public keys and agencies (signingKey).
+	governed atomic.Bool
+	keys     *keyMemo
 	// preparing counts the unary appends being checked and verified, not
 	// yet in the log's queue (which Log.Admit bounds).
 	preparing atomic.Int64
@@ -102,7 +106,7 @@ func New(l *ledger.Log, opts Options) *Server {
 	if opts.RateBurst == 0 {
 		opts.RateBurst = DefaultRateBurst
 	}
-	return &Server{log: l, opts: opts, slog: opts.Logger, limits: limiters{m: map[string]*rate.Limiter{}}}
+	return &Server{log: l, opts: opts, slog: opts.Logger, limits: limiters{m: map[string]*rate.Limiter{}}, keys: newKeyMemo()}
 }
 
 func (s *Server) status(ctx context.Context, err error) error { return toStatus(ctx, s.slog, err) }
