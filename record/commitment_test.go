@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -279,8 +280,14 @@ func FuzzCanonicalPersonalData(f *testing.F) {
 			if _, ok := err.(Errors); !ok {
 				t.Fatalf("CanonicalPersonalData(%q) error = %#v, want Errors", fields, err)
 			}
+			// The error may quote the keys; apart from them, no value of
+			// eight bytes or more may show.
+			rest := err.Error()
+			for _, k := range []string{k1, k2} {
+				rest = strings.ReplaceAll(rest, strconv.Quote(k), "")
+			}
 			for _, v := range []string{v1, v2} {
-				if len(v) >= 8 && strings.Contains(err.Error(), v) && !strings.Contains(k1+k2, v) {
+				if len(v) >= 8 && strings.Contains(rest, v) {
 					t.Fatalf("CanonicalPersonalData(%q) error %q reveals a value", fields, err)
 				}
 			}
