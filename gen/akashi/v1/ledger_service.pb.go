@@ -1515,18 +1515,18 @@ const file_akashi_v1_ledger_service_proto_rawDesc = "" +
 	"checkpoint\x18\x04 \x01(\tR\n" +
 	"checkpoint\x12\x1b\n" +
 	"\troot_hash\x18\x05 \x01(\fR\brootHash\x12*\n" +
-	"\x11governance_key_id\x18\x06 \x01(\tR\x0fgovernanceKeyId2\xc4\a\n" +
-	"\rLedgerService\x12g\n" +
-	"\fAppendRecord\x12\x1e.akashi.v1.AppendRecordRequest\x1a\x1f.akashi.v1.AppendRecordResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/records\x12V\n" +
-	"\rAppendRecords\x12\x1f.akashi.v1.AppendRecordsRequest\x1a .akashi.v1.AppendRecordsResponse(\x010\x01\x12`\n" +
-	"\bGetEntry\x12\x1a.akashi.v1.GetEntryRequest\x1a\x1b.akashi.v1.GetEntryResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/entries/{index}\x12a\n" +
-	"\vListEntries\x12\x1d.akashi.v1.ListEntriesRequest\x1a\x1e.akashi.v1.ListEntriesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/entries\x12`\n" +
-	"\tGetRecord\x12\x1b.akashi.v1.GetRecordRequest\x1a\x1c.akashi.v1.GetRecordResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/records/{id}\x12j\n" +
-	"\rGetCheckpoint\x12\x1f.akashi.v1.GetCheckpointRequest\x1a .akashi.v1.GetCheckpointResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/checkpoint\x12|\n" +
-	"\x11GetInclusionProof\x12#.akashi.v1.GetInclusionProofRequest\x1a$.akashi.v1.GetInclusionProofResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/proofs/inclusion\x12\x84\x01\n" +
-	"\x13GetConsistencyProof\x12%.akashi.v1.GetConsistencyProofRequest\x1a&.akashi.v1.GetConsistencyProofResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/proofs/consistency\x12Z\n" +
+	"\x11governance_key_id\x18\x06 \x01(\tR\x0fgovernanceKeyId2\x82\x0f\n" +
+	"\rLedgerService\x12\xde\x03\n" +
+	"\fAppendRecord\x12\x1e.akashi.v1.AppendRecordRequest\x1a\x1f.akashi.v1.AppendRecordResponse\"\x8c\x03\x92A\xf2\x02\x1a\xef\x02Example: POST /v1/records with {\"statement\": {\"statement\": \"<the Statement's bytes, base64>\", \"keyId\": \"0951f15606b64db0\", \"signature\": \"<Ed25519, base64>\"}}: the SDK (client.Signer) and `akashi append` build and sign it. Answers 409 for a used sequence number with other bytes, 412 for a gap (naming the expected number), 401/403 for a bad or unauthorised signature.\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/records\x12V\n" +
+	"\rAppendRecords\x12\x1f.akashi.v1.AppendRecordsRequest\x1a .akashi.v1.AppendRecordsResponse(\x010\x01\x12{\n" +
+	"\bGetEntry\x12\x1a.akashi.v1.GetEntryRequest\x1a\x1b.akashi.v1.GetEntryResponse\"6\x92A\x18\x1a\x16Example: /v1/entries/5\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/entries/{index}\x12\xbf\x01\n" +
+	"\vListEntries\x12\x1d.akashi.v1.ListEntriesRequest\x1a\x1e.akashi.v1.ListEntriesResponse\"q\x92A[\x1aYExample: /v1/entries?page_size=3, then /v1/entries?page_size=3&page_token=<nextPageToken>\x82\xd3\xe4\x93\x02\r\x12\v/v1/entries\x12\xac\x01\n" +
+	"\tGetRecord\x12\x1b.akashi.v1.GetRecordRequest\x1a\x1c.akashi.v1.GetRecordResponse\"d\x92AI\x1aGExample: /v1/records/tokyo-req-2020-0001?publisher=JP-JCN-8000020130001\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/records/{id}\x12\x9b\x02\n" +
+	"\rGetCheckpoint\x12\x1f.akashi.v1.GetCheckpointRequest\x1a .akashi.v1.GetCheckpointResponse\"\xc6\x01\x92A\xac\x01\x1a\xa9\x01Example: /v1/checkpoint, or /v1/checkpoint?tree_size=1 for the checkpoint published at that size (one is published with each batch; a size no batch ended at answers 404)\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/checkpoint\x12\xd5\x01\n" +
+	"\x11GetInclusionProof\x12#.akashi.v1.GetInclusionProofRequest\x1a$.akashi.v1.GetInclusionProofResponse\"u\x92AV\x1aTExample: /v1/proofs/inclusion?index=5, or /v1/proofs/inclusion?index=5&tree_size=100\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/proofs/inclusion\x12\xe2\x01\n" +
+	"\x13GetConsistencyProof\x12%.akashi.v1.GetConsistencyProofRequest\x1a&.akashi.v1.GetConsistencyProofResponse\"|\x92A[\x1aYExample: /v1/proofs/consistency?first=100, or /v1/proofs/consistency?first=100&second=200\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/proofs/consistency\x12o\n" +
 	"\n" +
-	"GetLogInfo\x12\x1c.akashi.v1.GetLogInfoRequest\x1a\x1d.akashi.v1.GetLogInfoResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\a/v1/logB\xf3\x02\x92A\xb7\x02\x12\x8c\x02\n" +
+	"GetLogInfo\x12\x1c.akashi.v1.GetLogInfoRequest\x1a\x1d.akashi.v1.GetLogInfoResponse\"$\x92A\x12\x1a\x10Example: /v1/log\x82\xd3\xe4\x93\x02\t\x12\a/v1/logB\xf3\x02\x92A\xb7\x02\x12\x8c\x02\n" +
 	"\x1aAkashi transparency ledger\x12\xae\x01Public decisions, requests and allowance payments in a signed, append-only, verifiable log. Every read can be checked against the log's public key with the proofs it returns.*9\n" +
 	"\n" +
 	"Apache-2.0\x12+https://www.apache.org/licenses/LICENSE-2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ6github.com/akashi-ledger/akashi/gen/akashi/v1;akashiv1b\x06proto3"

@@ -2784,7 +2784,7 @@ const file_akashi_v1_query_service_proto_rawDesc = "" +
 	"\v_amount_minB\r\n" +
 	"\v_amount_maxB\r\n" +
 	"\v_index_fromB\v\n" +
-	"\t_index_to2\xd1\x0e\n" +
+	"\t_index_to2\xd2\x14\n" +
 	"\fQueryService\x12\xbe\x02\n" +
 	"\rSearchRecords\x12\x1f.akashi.v1.SearchRecordsRequest\x1a .akashi.v1.SearchRecordsResponse\"\xe9\x01\x92A\xd2\x01\x1a\xcf\x01Example: /v1/records?kind=disbursement&publisher=JP-JCN-8000020130001&area=131041&effective_from=2020-05-01&effective_to=2020-05-31&sort=-amount&currency=JPY&page_size=20 — or text: /v1/records?q=協力金\x82\xd3\xe4\x93\x02\r\x12\v/v1/records\x12\xa4\x01\n" +
 	"\n" +
@@ -2792,11 +2792,11 @@ const file_akashi_v1_query_service_proto_rawDesc = "" +
 	"\x0eFollowDecision\x12 .akashi.v1.FollowDecisionRequest\x1a!.akashi.v1.FollowDecisionResponse\"T\x92A1\x1a/Example: /v1/money/decisions/covid-hq-2020-0001\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/money/decisions/{id}\x12\xa1\x01\n" +
 	"\vFollowPayee\x12\x1d.akashi.v1.FollowPayeeRequest\x1a\x1e.akashi.v1.FollowPayeeResponse\"S\x92A0\x1a.Example: /v1/money/payees/JP-JCN-1999900000017\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/money/payees/{payee}\x12\xad\x01\n" +
 	"\tAggregate\x12\x1b.akashi.v1.AggregateRequest\x1a\x1c.akashi.v1.AggregateResponse\"e\x92AL\x1aJExample: /v1/aggregates?group_by=area,month&publisher=JP-JCN-8000020130001\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/aggregates\x12\x93\x01\n" +
-	"\vListChanges\x12\x1d.akashi.v1.ListChangesRequest\x1a\x1e.akashi.v1.ListChangesResponse\"E\x92A/\x1a-Example: /v1/changes?since=1000&page_size=100\x82\xd3\xe4\x93\x02\r\x12\v/v1/changes\x12\x9e\x02\n" +
-	"\x06Export\x12\x18.akashi.v1.ExportRequest\x1a\x14.google.api.HttpBody\"\xe1\x01\x92A\xcb\x01\x1a\xc8\x01Examples: /v1/export?format=csv&kind=disbursement&publisher=JP-JCN-8000020130001 — /v1/export?format=ndjson&index_from=0&index_to=5000 (verify it with /v1/export/manifest?index_from=0&index_to=5000)\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/export0\x01\x12\xa7\x01\n" +
-	"\x11GetExportManifest\x12#.akashi.v1.GetExportManifestRequest\x1a\x14.google.api.HttpBody\"W\x92A9\x1a7Example: /v1/export/manifest?index_from=0&index_to=5000\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/export/manifest\x12\xf5\x01\n" +
-	"\aGetFeed\x12\x19.akashi.v1.GetFeedRequest\x1a\x14.google.api.HttpBody\"\xb8\x01\x92A\x96\x01\x1a\x93\x01Examples: /v1/feeds/records.atom — /v1/feeds/records.atom?publisher=JP-JCN-8000020130001 — /v1/feeds/records.atom?kind=disbursement&area=131041\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/feeds/records.atomB8Z6github.com/akashi-ledger/akashi/gen/akashi/v1;akashiv1b\x06proto3"
+	"\vListChanges\x12\x1d.akashi.v1.ListChangesRequest\x1a\x1e.akashi.v1.ListChangesResponse\"E\x92A/\x1a-Example: /v1/changes?since=1000&page_size=100\x82\xd3\xe4\x93\x02\r\x12\v/v1/changes\x12\xe2\x04\n" +
+	"\x06Export\x12\x18.akashi.v1.ExportRequest\x1a\x14.google.api.HttpBody\"\xa5\x04\x92A\x8f\x04\x12\xc1\x02Export streams every record matching the filters, in log order, as UTF-8 CSV (with a byte-order mark and a header row, for spreadsheets) or as NDJSON (one JSON object per line, with the entry's header and payload so each line can be verified). The response header Akashi-Tree-Size names the tree size the export reflects.\x1a\xc8\x01Examples: /v1/export?format=csv&kind=disbursement&publisher=JP-JCN-8000020130001 — /v1/export?format=ndjson&index_from=0&index_to=5000 (verify it with /v1/export/manifest?index_from=0&index_to=5000)\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/export0\x01\x12\xa6\x03\n" +
+	"\x11GetExportManifest\x12#.akashi.v1.GetExportManifestRequest\x1a\x14.google.api.HttpBody\"\xd5\x02\x92A\xb6\x02\x12\xfa\x01GetExportManifest returns the manifest of an index-range export: the signed checkpoint, and the compact-range proof that the leaves of entries [index_from, index_to) are exactly the log's leaves in that range (format akashi-export-manifest/v1, JSON).\x1a7Example: /v1/export/manifest?index_from=0&index_to=5000\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/export/manifest\x12\xb3\x03\n" +
+	"\aGetFeed\x12\x19.akashi.v1.GetFeedRequest\x1a\x14.google.api.HttpBody\"\xf6\x02\x92A\xd4\x02\x12\xbb\x01GetFeed is an Atom feed of the newest records matching the filters: all records, one publisher's (publisher=...), or any saved filter (bookmark the feed URL with the filter's parameters).\x1a\x93\x01Examples: /v1/feeds/records.atom — /v1/feeds/records.atom?publisher=JP-JCN-8000020130001 — /v1/feeds/records.atom?kind=disbursement&area=131041\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/feeds/records.atomB8Z6github.com/akashi-ledger/akashi/gen/akashi/v1;akashiv1b\x06proto3"
 
 var (
 	file_akashi_v1_query_service_proto_rawDescOnce sync.Once

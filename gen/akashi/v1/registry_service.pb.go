@@ -9,6 +9,7 @@
 package akashiv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -642,7 +643,7 @@ var File_akashi_v1_registry_service_proto protoreflect.FileDescriptor
 
 const file_akashi_v1_registry_service_proto_rawDesc = "" +
 	"\n" +
-	" akashi/v1/registry_service.proto\x12\takashi.v1\x1a\x15akashi/v1/entry.proto\x1a\x1eakashi/v1/ledger_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"W\n" +
+	" akashi/v1/registry_service.proto\x12\takashi.v1\x1a\x15akashi/v1/entry.proto\x1a\x1eakashi/v1/ledger_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"W\n" +
 	"\x16ApplyGovernanceRequest\x12=\n" +
 	"\tstatement\x18\x01 \x01(\v2\x1a.akashi.v1.SignedStatementB\x03\xe0A\x02R\tstatement\"e\n" +
 	"\x17ApplyGovernanceResponse\x12,\n" +
@@ -686,12 +687,12 @@ const file_akashi_v1_registry_service_proto_rawDesc = "" +
 	"\x13last_statement_hash\x18\x03 \x01(\fR\x11lastStatementHash\x12\x1d\n" +
 	"\n" +
 	"last_index\x18\x04 \x01(\x04R\tlastIndex\x12\x1b\n" +
-	"\ttree_size\x18\x05 \x01(\x04R\btreeSize2\xb6\x03\n" +
-	"\x0fRegistryService\x12s\n" +
-	"\x0fApplyGovernance\x12!.akashi.v1.ApplyGovernanceRequest\x1a\".akashi.v1.ApplyGovernanceResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/governance\x12e\n" +
-	"\fListAgencies\x12\x1e.akashi.v1.ListAgenciesRequest\x1a\x1f.akashi.v1.ListAgenciesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/agencies\x12a\n" +
-	"\tGetAgency\x12\x1b.akashi.v1.GetAgencyRequest\x1a\x1c.akashi.v1.GetAgencyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/agencies/{id}\x12d\n" +
-	"\tGetSigner\x12\x1b.akashi.v1.GetSignerRequest\x1a\x1c.akashi.v1.GetSignerResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/signers/{key_id}B8Z6github.com/akashi-ledger/akashi/gen/akashi/v1;akashiv1b\x06proto3"
+	"\ttree_size\x18\x05 \x01(\x04R\btreeSize2\xe1\x05\n" +
+	"\x0fRegistryService\x12\xa8\x02\n" +
+	"\x0fApplyGovernance\x12!.akashi.v1.ApplyGovernanceRequest\x1a\".akashi.v1.ApplyGovernanceResponse\"\xcd\x01\x92A\xb0\x01\x1a\xad\x01Example: POST /v1/governance with {\"statement\": {...}}: a governance Statement signed by the current governance key, as `akashi agency register | rotate | revoke` builds it.\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/governance\x12\x7f\n" +
+	"\fListAgencies\x12\x1e.akashi.v1.ListAgenciesRequest\x1a\x1f.akashi.v1.ListAgenciesResponse\".\x92A\x17\x1a\x15Example: /v1/agencies\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/agencies\x12\x90\x01\n" +
+	"\tGetAgency\x12\x1b.akashi.v1.GetAgencyRequest\x1a\x1c.akashi.v1.GetAgencyResponse\"H\x92A,\x1a*Example: /v1/agencies/JP-JCN-8000020130001\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/agencies/{id}\x12\x8e\x01\n" +
+	"\tGetSigner\x12\x1b.akashi.v1.GetSignerRequest\x1a\x1c.akashi.v1.GetSignerResponse\"F\x92A'\x1a%Example: /v1/signers/0951f15606b64db0\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/signers/{key_id}B8Z6github.com/akashi-ledger/akashi/gen/akashi/v1;akashiv1b\x06proto3"
 
 var (
 	file_akashi_v1_registry_service_proto_rawDescOnce sync.Once
