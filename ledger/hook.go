@@ -62,16 +62,32 @@ type staged struct {
 }
 
 // hookView is the sequencer's View: the index keys of batches sequenced but
-// not yet in snap, over snap, a read transaction opened after the last
+// not yet in snap, over the committed keys the sequencer has read or
+// written lately, over snap, a read transaction opened after the last
 // commit (opening one while a commit is in flight would wait for it).
+//
+// The cache of committed keys spares the sequencer a Badger read for the
+// keys that every append looks up again (the signer's state, its key,
+// the record it cites): it stays true because only the Hook, through the
+// sequencer, writes the keys the Hook reads (UpdateIndex must not write
+// them). It holds values read from snap and values of committed batches;
+// a failed batch resets the whole view (seqState.reset).
 type hookView struct {
 	snap    *badger.Txn
 	overlay map[string]staged
+	cache   map[string][]byte
 }
+
+// hookCacheMax bounds the committed index keys a hookView remembers; when
+// full it starts again.
+const hookCacheMax = 1 << 16
 
 func (v *hookView) Get(key []byte) ([]byte, error) {
 	if s, ok := v.overlay[string(key)]; ok {
 		return s.value, nil
+	}
+	if b, ok := v.cache[string(key)]; ok {
+		return b, nil
 	}
 	item, err := v.snap.Get(indexKeyOf(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -80,11 +96,23 @@ func (v *hookView) Get(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading index key %q: %w", ErrStorage, key, err)
 	}
-	return item.ValueCopy(nil)
+	b, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading index key %q: %w", ErrStorage, key, err)
+	}
+	v.remember(string(key), b)
+	return b, nil
+}
+
+func (v *hookView) remember(key string, value []byte) {
+	if v.cache == nil || len(v.cache) >= hookCacheMax {
+		v.cache = make(map[string][]byte)
+	}
+	v.cache[key] = value
 }
 
 // refresh replaces the snapshot after batches up to committed are durable
-// and drops what they staged.
+// and moves what they staged to the cache of committed keys.
 func (v *hookView) refresh(db *badger.DB, committed uint64) {
 	if v.snap != nil {
 		v.snap.Discard()
@@ -92,6 +120,7 @@ func (v *hookView) refresh(db *badger.DB, committed uint64) {
 	v.snap = db.NewTransaction(false)
 	for k, s := range v.overlay {
 		if s.batch <= committed {
+			v.remember(k, s.value)
 			delete(v.overlay, k)
 		}
 	}
@@ -170,7 +199,7 @@ func (t indexTxn) Delete(key []byte) error {
 // derived index that follows the log after the fact (rather than in the
 // sequencer, through a Hook): it reads the entries with Entries, writes
 // what they add together with its own watermark, and is whole after a
-// crash. Its keys must not be ones a Hook writes. A transaction may hold
+// crash. Its keys must not be ones a Hook writes or reads. A transaction may hold
 // about Options.MemTableSize*15/100 bytes (Badger's limit); f is told
 // nothing of it, and gets ErrStorage wrapping badger.ErrTxnTooBig past it.
 func (l *Log) UpdateIndex(ctx context.Context, f func(IndexTxn) error) error {

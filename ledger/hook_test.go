@@ -100,6 +100,55 @@ func TestHookOrdersAndIndexes(t *testing.T) {
 	}
 }
 
+// counter is a Hook that keeps the number of entries in one index key,
+// read and rewritten by every entry, and refuses an entry whose index
+// disagrees with it: the view must show each entry what the ones before it
+// wrote, whether they are in its batch, in a batch being committed, or
+// committed (and remembered by the view).
+type counter struct{}
+
+func (counter) Sequence(v View, index uint64, payload []byte, arg any) ([]KV, error) {
+	var n uint64
+	if b, err := v.Get([]byte("count")); err == nil {
+		n = binary.BigEndian.Uint64(b)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if n != index {
+		return nil, fmt.Errorf("the view says %d entries before index %d", n, index)
+	}
+	return []KV{{Key: []byte("count"), Value: binary.BigEndian.AppendUint64(nil, n+1)}}, nil
+}
+
+func TestHookSeesItsLatestWrites(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, func(o *Options) { o.Hook = counter{} })
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				if _, err := l.Append(ctx, payload(w*100+i)); err != nil {
+					t.Errorf("Append = %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if v, err := l.IndexGet([]byte("count")); err != nil || binary.BigEndian.Uint64(v) != 32*40 {
+		t.Fatalf("count = %x, %v; want %d", v, err, 32*40)
+	}
+	l.Close()
+	l = openTest(t, dir, func(o *Options) { o.Hook = counter{} })
+	defer l.Close()
+	if r, err := l.Append(ctx, payload(-1)); err != nil || r.Index != 32*40 {
+		t.Fatalf("Append after reopening = %v, %v", r, err)
+	}
+}
+
 // manyKeys is a Hook that writes many index keys per entry.
 type manyKeys struct{}
 
