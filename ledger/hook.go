@@ -68,10 +68,10 @@ type staged struct {
 //
 // The cache of committed keys spares the sequencer a Badger read for the
 // keys that every append looks up again (the signer's state, its key,
-// the record it cites): it stays true because only the Hook, through the
-// sequencer, writes the keys the Hook reads (UpdateIndex must not write
-// them). It holds values read from snap and values of committed batches;
-// a failed batch resets the whole view (seqState.reset).
+// the record it cites): it holds the values read from snap, updated when a
+// batch that rewrote them commits. It stays true because only the Hook,
+// through the sequencer, writes the keys the Hook reads (UpdateIndex must
+// not write them); a failed batch resets the whole view (seqState.reset).
 type hookView struct {
 	snap    *badger.Txn
 	overlay map[string]staged
@@ -80,7 +80,7 @@ type hookView struct {
 
 // hookCacheMax bounds the committed index keys a hookView remembers; when
 // full it starts again.
-const hookCacheMax = 1 << 16
+const hookCacheMax = 1 << 15
 
 func (v *hookView) Get(key []byte) ([]byte, error) {
 	if s, ok := v.overlay[string(key)]; ok {
@@ -112,7 +112,8 @@ func (v *hookView) remember(key string, value []byte) {
 }
 
 // refresh replaces the snapshot after batches up to committed are durable
-// and moves what they staged to the cache of committed keys.
+// and drops what they staged, updating the cache of committed keys where
+// it holds them.
 func (v *hookView) refresh(db *badger.DB, committed uint64) {
 	if v.snap != nil {
 		v.snap.Discard()
@@ -120,7 +121,9 @@ func (v *hookView) refresh(db *badger.DB, committed uint64) {
 	v.snap = db.NewTransaction(false)
 	for k, s := range v.overlay {
 		if s.batch <= committed {
-			v.remember(k, s.value)
+			if _, ok := v.cache[k]; ok { // a key read before: keep it true
+				v.cache[k] = s.value
+			}
 			delete(v.overlay, k)
 		}
 	}
