@@ -195,10 +195,10 @@ func (v *verifier) readSegment(ctx context.Context, sg *segment) {
 	sg.parsed = make([]verify.Header, 0, n)
 	sg.leaves = make([]verify.Hash, 0, n)
 	sg.sizes = make([]int, 0, n)
-	payloads := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}, PrefetchValues: true, PrefetchSize: 64})
+	payloads := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
 	defer payloads.Close()
 	payloads.Seek(payloadKey(sg.first))
-	bundles := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixBundle}, PrefetchValues: true, PrefetchSize: 4})
+	bundles := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixBundle}})
 	defer bundles.Close()
 	bundles.Seek(bundleKey(sg.first / verify.TileWidth))
 	var data []byte
@@ -487,7 +487,7 @@ func (v *verifier) checkLeafIndex() error {
 		go func() {
 			defer wg.Done()
 			lo, hi := 256*w/parts, 256*(w+1)/parts
-			it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLeaf}, PrefetchValues: true, PrefetchSize: 256})
+			it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLeaf}})
 			defer it.Close()
 			for it.Seek([]byte{prefixLeaf, byte(lo)}); it.Valid(); it.Next() {
 				key := it.Item().Key()
