@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.window, "window", 32, "statements a stream keeps in flight at most, unanswered")
 	fs.Float64Var(&c.maxRate, "max-rate", 20000, "with -rate 0: the most appends per second the run can reach (statements are signed for it in advance)")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +113,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.mode != "read" && c.govKey == "" {
 		return errors.New("-governance-key is needed to register the agencies that append")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	creds := insecure.NewCredentials()
 	if c.tlsCA != "" {

@@ -55,7 +55,7 @@ func TestBenchAgainstServer(t *testing.T) {
 			if tc.kind != "" {
 				args = append(args, "-kind", tc.kind)
 			} else {
-				args = append(args, "-reads", "proofs")
+				args = append(args, "-reads", "proofs", "-cpuprofile", filepath.Join(dir, "read.prof"))
 			}
 			if mode != "read" {
 				args = append(args, "-governance-key", filepath.Join(data, "governance.key"))
@@ -86,6 +86,12 @@ func TestBenchAgainstServer(t *testing.T) {
 			}
 			if mode == "read" && len(res.Reads.Errors) > 0 {
 				t.Fatalf("-reads proofs: reads failed: %v\n%s", res.Reads.Errors, out.String())
+			}
+			if mode == "read" {
+				// A pprof profile is gzipped.
+				if b, err := os.ReadFile(filepath.Join(dir, "read.prof")); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+					t.Fatalf("-cpuprofile wrote no profile: %d bytes, %v", len(b), err)
+				}
 			}
 			if !strings.Contains(out.String(), "p99.9 ms") {
 				t.Fatalf("no table: %s", out.String())
