@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -235,6 +236,31 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(verifyRate, "verify-MB/s")
 	b.ReportMetric(shaRate, "sha256-MB/s")
 	b.ReportMetric(verifyRate/shaRate, "ratio")
+}
+
+// BenchmarkEntries measures range reads (Entries, what the query follower,
+// exports and the REST entries endpoint use) over 100,000 entries of
+// 1 KiB, in entries per second.
+func BenchmarkEntries(b *testing.B) {
+	l := openTest(b, b.TempDir(), nil)
+	defer l.Close()
+	fillLog(b, l, 100000, 1024)
+	ctx := context.Background()
+	var n uint64
+	start := time.Now()
+	for b.Loop() {
+		err := l.Entries(ctx, 0, l.Size(), func(e Entry) error {
+			if len(e.Payload) != 1024 {
+				return fmt.Errorf("entry %d has a %d-byte payload", e.Index, len(e.Payload))
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "entries/s")
 }
 
 // BenchmarkAppendRSS appends -ledger.entries entries of 1 KiB with 256

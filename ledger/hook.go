@@ -152,7 +152,7 @@ func (l *Log) IndexGet(key []byte) ([]byte, error) {
 // prefix, in key order, until f returns false or an error.
 func (l *Log) IndexScan(prefix []byte, f func(key, value []byte) (bool, error)) error {
 	return l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: indexKeyOf(prefix), PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: indexKeyOf(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			v, err := it.Item().ValueCopy(nil)
@@ -277,7 +277,7 @@ type IndexRange struct {
 func (l *Log) IndexIterate(ctx context.Context, r IndexRange, f func(key, value []byte) (bool, error)) error {
 	return l.view(ctx, func(txn *badger.Txn) error {
 		prefix := indexKeyOf(r.Prefix)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64, Reverse: r.Reverse})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: r.Reverse})
 		defer it.Close()
 		start := indexKeyOf(r.Start)
 		if len(r.Start) == 0 {

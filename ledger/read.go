@@ -220,7 +220,7 @@ func (l *Log) Entries(ctx context.Context, start, end uint64, f func(Entry) erro
 
 // entriesIn is Entries within a transaction.
 func entriesIn(ctx context.Context, txn *badger.Txn, start, end uint64, f func(Entry) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: []byte{prefixPayload}})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
 	defer it.Close()
 	it.Seek(payloadKey(start))
 	var entries [][]byte
