@@ -62,9 +62,9 @@ type staged struct {
 }
 
 // hookView is the sequencer's View: the index keys of batches sequenced but
-// not yet in snap, over the committed keys the sequencer has read or
-// written lately, over snap, a read transaction opened after the last
-// commit (opening one while a commit is in flight would wait for it).
+// not yet in snap, over the committed keys the sequencer has read lately,
+// over snap, a read transaction opened after the last commit (opening one
+// while a commit is in flight would wait for it).
 //
 // The cache of committed keys spares the sequencer a Badger read for the
 // keys that every append looks up again (the signer's state, its key,
