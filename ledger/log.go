@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
 
@@ -90,6 +91,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{o.Logger})
 	bo.TableSizeMultiplier = 1
+	// No block compression: the LSM tree holds keys, hashes and value
+	// pointers, which hardly compress (payloads, tiles and bundles are in
+	// the value log, which Badger never compresses), and the compression
+	// buffers of table builders were half of the heap while appending
+	// (measured in docs/BENCHMARKS.md).
+	bo.Compression = options.None
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening badger in %s: %w", ErrStorage, dir, err)
