@@ -93,9 +93,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	bo.TableSizeMultiplier = 1
 	// No block compression: the LSM tree holds keys, hashes and value
 	// pointers, which hardly compress (payloads, tiles and bundles are in
-	// the value log, which Badger never compresses), and the compression
-	// buffers of table builders were half of the heap while appending
-	// (measured in docs/BENCHMARKS.md).
+	// the value log, which Badger never compresses), and without it the
+	// heap's peak while appending is halved: the table builders buffer
+	// less (measured in docs/BENCHMARKS.md).
 	bo.Compression = options.None
 	db, err := badger.Open(bo)
 	if err != nil {

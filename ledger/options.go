@@ -47,8 +47,9 @@ const (
 	// it bounds the memory that buffered writes use.
 	DefaultMemTableSize = 16 << 20
 	// DefaultNumMemtables is the number of memtables Badger keeps: the one
-	// being written and one being flushed (a third cost 16 MiB of resident
-	// memory and no measurable throughput; docs/BENCHMARKS.md).
+	// being written and one being flushed (a third holds another
+	// MemTableSize of memory and bought no measurable throughput;
+	// docs/BENCHMARKS.md).
 	DefaultNumMemtables = 2
 	// DefaultBlockCacheSize is the size of Badger's block cache.
 	DefaultBlockCacheSize = 16 << 20
