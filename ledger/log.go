@@ -351,10 +351,15 @@ func (l *Log) checkLastEntry(txn *badger.Txn, st state) ([]byte, error) {
 	return data, nil
 }
 
-// trimInterval is how often closed value-log files and tables are dropped
-// from the resident set (see trimMappedFiles): compactions read tables
-// fast, and what they read stays resident until the next trim.
-const trimInterval = 250 * time.Millisecond
+// How often closed value-log files and tables are dropped from the
+// resident set (see trimMappedFiles): often while the log grows, because
+// its compactions read tables fast and what they read stays resident until
+// the next trim; less often while it does not, because readers (Verify,
+// range reads) fault back in what a trim dropped.
+const (
+	trimInterval     = 250 * time.Millisecond
+	trimIdleInterval = time.Second
+)
 
 // collectGarbage runs Badger's value-log garbage collection on a ticker,
 // and trims the resident set, until the log closes.
@@ -365,12 +370,16 @@ func (l *Log) collectGarbage() {
 	trim := time.NewTicker(trimInterval)
 	defer trim.Stop()
 	dir, _ := filepath.Abs(l.dir)
+	trimmedAt, trimmedSize := time.Now(), l.Size()
 	for {
 		select {
 		case <-l.closing:
 			return
-		case <-trim.C:
-			trimMappedFiles(dir)
+		case now := <-trim.C:
+			if size := l.Size(); size != trimmedSize || now.Sub(trimmedAt) >= trimIdleInterval {
+				trimMappedFiles(dir)
+				trimmedAt, trimmedSize = now, size
+			}
 		case <-t.C:
 			for l.db.RunValueLogGC(0.5) == nil {
 				select {
