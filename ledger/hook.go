@@ -202,9 +202,10 @@ func (t indexTxn) Delete(key []byte) error {
 // derived index that follows the log after the fact (rather than in the
 // sequencer, through a Hook): it reads the entries with Entries, writes
 // what they add together with its own watermark, and is whole after a
-// crash. Its keys must not be ones a Hook writes or reads. A transaction may hold
-// about Options.MemTableSize*15/100 bytes (Badger's limit); f is told
-// nothing of it, and gets ErrStorage wrapping badger.ErrTxnTooBig past it.
+// crash. Its keys must not be ones a Hook writes or reads. A transaction
+// may hold about Options.MemTableSize*15/100 bytes (Badger's limit); f is
+// told nothing of it, and gets ErrStorage wrapping badger.ErrTxnTooBig
+// past it.
 func (l *Log) UpdateIndex(ctx context.Context, f func(IndexTxn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -100,6 +100,26 @@ func TestHookOrdersAndIndexes(t *testing.T) {
 	}
 }
 
+// appendFromMany appends each distinct payloads from each of callers
+// goroutines at once, and fails the test on any error.
+func appendFromMany(t *testing.T, l *Log, callers, each int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := l.Append(t.Context(), payload(w*each+i)); err != nil {
+					t.Errorf("Append = %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // counter is a Hook that keeps the number of entries in one index key,
 // read and rewritten by every entry, and refuses an entry whose index
 // disagrees with it: the view must show each entry what the ones before it
@@ -124,20 +144,7 @@ func TestHookSeesItsLatestWrites(t *testing.T) {
 	dir := t.TempDir()
 	l := openTest(t, dir, func(o *Options) { o.Hook = counter{} })
 	ctx := t.Context()
-	var wg sync.WaitGroup
-	for w := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 40 {
-				if _, err := l.Append(ctx, payload(w*100+i)); err != nil {
-					t.Errorf("Append = %v", err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	appendFromMany(t, l, 32, 40)
 	if v, err := l.IndexGet([]byte("count")); err != nil || binary.BigEndian.Uint64(v) != 32*40 {
 		t.Fatalf("count = %x, %v; want %d", v, err, 32*40)
 	}
@@ -166,20 +173,7 @@ func (manyKeys) Sequence(v View, index uint64, payload []byte, arg any) ([]KV, e
 func TestHookManyKeysFitBatches(t *testing.T) {
 	l := openTest(t, t.TempDir(), func(o *Options) { o.Hook = manyKeys{} })
 	defer l.Close()
-	var wg sync.WaitGroup
-	for w := range 256 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 10 {
-				if _, err := l.Append(t.Context(), payload(w*1000+i)); err != nil {
-					t.Errorf("Append = %v", err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	appendFromMany(t, l, 256, 10)
 	if l.Size() != 256*10 {
 		t.Fatalf("size %d, want %d", l.Size(), 256*10)
 	}
