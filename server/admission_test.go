@@ -35,6 +35,7 @@ func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
 	}
 	defer l.Close()
 	s := New(l, Options{VerifierKey: vkey, Logger: logger})
+	defer s.Close()
 	req := &akashiv1.AppendRecordRequest{Statement: &akashiv1.SignedStatement{KeyId: "0123456789abcdef"}}
 
 	s.preparing.Store(int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)))

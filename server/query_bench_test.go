@@ -155,6 +155,7 @@ func appendRun(b *testing.B, w *appendWorkload, indexed bool) appendResult {
 	unary, streamI := server.Interceptors(logger, server.NewMetrics(prometheus.NewRegistry()))
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(streamI))
 	srv := server.New(l, server.Options{VerifierKey: vkey, Logger: logger, RateLimit: 1e9, RateBurst: 1e9})
+	defer srv.Close() // after gs.Stop, deferred later
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
 	var qs *server.QueryServer

@@ -99,6 +99,7 @@ func startStack(t *testing.T, limit ...float64) *stack {
 		cancel()
 		conn.Close()
 		gs.Stop()
+		srv.Close()
 		if err := qs.Close(); err != nil {
 			t.Error(err)
 		}

@@ -222,7 +222,7 @@ func (s *Server) limiter(k registry.Key) *rate.Limiter {
 // ApplyGovernance implements akashiv1.RegistryServiceServer.
 func (r *registryServer) ApplyGovernance(ctx context.Context, req *akashiv1.ApplyGovernanceRequest) (*akashiv1.ApplyGovernanceResponse, error) {
 	s := r.s
-	payload, p, err := s.prepare(req.GetStatement(), true)
+	payload, p, err := s.prepare(ctx, req.GetStatement(), true)
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}

@@ -78,6 +78,8 @@ type Server struct {
 	// preparing counts the unary appends being checked and verified, not
 	// yet in the log's queue (which Log.Admit bounds).
 	preparing atomic.Int64
+	// sigs verifies the signatures of all calls and streams together.
+	sigs *verifier
 }
 
 // maxPreparingPerCPU bounds, per CPU, the unary appends being checked and
@@ -95,7 +97,8 @@ func Hook(origin string) ledger.Hook {
 	return indexHook{origin: origin}
 }
 
-// New returns a server for l, which must have been opened with Hook.
+// New returns a server for l, which must have been opened with Hook. Its
+// Close stops the goroutines it starts.
 func New(l *ledger.Log, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -106,14 +109,22 @@ func New(l *ledger.Log, opts Options) *Server {
 	if opts.RateBurst == 0 {
 		opts.RateBurst = DefaultRateBurst
 	}
-	return &Server{log: l, opts: opts, slog: opts.Logger, limits: limiters{m: map[string]*rate.Limiter{}}, keys: newKeyMemo()}
+	return &Server{
+		log: l, opts: opts, slog: opts.Logger, limits: limiters{m: map[string]*rate.Limiter{}}, keys: newKeyMemo(),
+		sigs: newVerifier(l.Origin(), runtime.GOMAXPROCS(0)),
+	}
 }
+
+// Close stops the server's signature verifiers, once its gRPC server has
+// stopped; calls still waiting for a verifier fail. It does not close the
+// log.
+func (s *Server) Close() { s.sigs.close() }
 
 func (s *Server) status(ctx context.Context, err error) error { return toStatus(ctx, s.slog, err) }
 
 // AppendRecord implements akashiv1.LedgerServiceServer.
 func (s *Server) AppendRecord(ctx context.Context, req *akashiv1.AppendRecordRequest) (*akashiv1.AppendRecordResponse, error) {
-	payload, p, err := s.prepare(req.GetStatement(), false)
+	payload, p, err := s.prepare(ctx, req.GetStatement(), false)
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -126,14 +137,11 @@ func (s *Server) AppendRecord(ctx context.Context, req *akashiv1.AppendRecordReq
 // are submitted to the log and not yet answered.
 const MaxStreamInFlight = 512
 
-// maxVerifyBatch bounds the signatures a stream verifies in one batch.
-const maxVerifyBatch = 64
-
 // AppendRecords implements akashiv1.LedgerServiceServer. Statements are
 // submitted to the log in the order they arrive, so a signer's sequence is
 // kept, while up to MaxStreamInFlight of them share commits; answers come
 // back in the same order. The signatures of statements that arrive
-// together are verified as a batch.
+// together are verified together, with those of other callers.
 func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
@@ -205,21 +213,27 @@ func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer
 		}
 		checked := make([]*checked, len(batch))
 		errs := make([]error, len(batch))
-		bv := record.NewBatchVerifier(s.log.Origin())
+		var jobs []*sigJob
 		var verifying []int
 		for i, r := range batch {
 			checked[i], errs[i] = s.check(r.GetStatement(), false)
 			if errs[i] == nil && checked[i].key != nil {
-				bv.Add(checked[i].key, r.GetStatement())
+				jobs = append(jobs, &sigJob{key: checked[i].key, ss: r.GetStatement()})
 				verifying = append(verifying, i)
 			}
 		}
-		for j, err := range bv.Verify() {
-			i := verifying[j]
-			if err != nil {
-				errs[i] = fmt.Errorf("%w: %v", registry.ErrBadSignature, err)
-			} else {
-				checked[i].p.verified = checked[i].key
+		if err := s.sigs.verify(ctx, jobs); err != nil {
+			for _, i := range verifying {
+				errs[i] = err
+			}
+		} else {
+			for j, job := range jobs {
+				i := verifying[j]
+				if job.err != nil {
+					errs[i] = fmt.Errorf("%w: %v", registry.ErrBadSignature, job.err)
+				} else {
+					checked[i].p.verified = checked[i].key
+				}
 			}
 		}
 		for i := range batch {
@@ -308,7 +322,7 @@ func (s *Server) check(ss *akashiv1.SignedStatement, governance bool) (*checked,
 
 // prepare checks one signed statement and verifies its signature, and
 // returns the payload to append.
-func (s *Server) prepare(ss *akashiv1.SignedStatement, governance bool) ([]byte, *pending, error) {
+func (s *Server) prepare(ctx context.Context, ss *akashiv1.SignedStatement, governance bool) ([]byte, *pending, error) {
 	// An overloaded log refuses before the costly signature check.
 	if err := s.log.Admit(); err != nil {
 		return nil, nil, err
@@ -324,8 +338,12 @@ func (s *Server) prepare(ss *akashiv1.SignedStatement, governance bool) ([]byte,
 		return nil, nil, err
 	}
 	if c.key != nil {
-		if err := record.VerifySignature(c.key, s.log.Origin(), ss); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", registry.ErrBadSignature, err)
+		job := &sigJob{key: c.key, ss: ss}
+		if err := s.sigs.verify(ctx, []*sigJob{job}); err != nil {
+			return nil, nil, err
+		}
+		if job.err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", registry.ErrBadSignature, job.err)
 		}
 		c.p.verified = c.key
 	}

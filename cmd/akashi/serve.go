@@ -233,6 +233,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	}
 	gs := grpc.NewServer(gopts...)
 	srv := server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger, RateLimit: rate.Limit(c.RateLimit), RateBurst: c.RateBurst})
+	defer srv.Close() // once the gRPC server has stopped (g.Wait below)
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
 	qs, err := server.NewQuery(ctx, l, logger)
