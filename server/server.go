@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
@@ -279,6 +280,28 @@ func (s *Server) submit(ctx context.Context, payload []byte, p *pending) (*ledge
 	}
 }
 
+func (s *Server) preparingLimit() int64 { return int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)) }
+
+// TapHandle is for grpc.InTapHandle: it refuses a unary append with
+// ResourceExhausted before its request is even read when prepare would
+// refuse it anyway, the log's queue or the statements being verified being
+// full. Far beyond capacity most unary appends are refused; refused here,
+// each costs no handler goroutine, no decoding and no interceptors, which
+// leaves the CPU to the appends admitted. Streams are not refused here:
+// flow control holds them back.
+func (s *Server) TapHandle(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if info.FullMethodName != akashiv1.LedgerService_AppendRecord_FullMethodName {
+		return ctx, nil
+	}
+	if err := s.log.Admit(); err != nil {
+		return ctx, s.status(ctx, err)
+	}
+	if s.preparing.Load() >= s.preparingLimit() {
+		return ctx, s.status(ctx, fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, s.preparingLimit()))
+	}
+	return ctx, nil
+}
+
 // checked is a statement decoded, validated and matched with its key, its
 // signature not yet verified.
 type checked struct {
@@ -327,10 +350,9 @@ func (s *Server) prepare(ctx context.Context, ss *akashiv1.SignedStatement, gove
 	if err := s.log.Admit(); err != nil {
 		return nil, nil, err
 	}
-	limit := int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0))
-	if n := s.preparing.Add(1); n > limit {
+	if n := s.preparing.Add(1); n > s.preparingLimit() {
 		s.preparing.Add(-1)
-		return nil, nil, fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, limit)
+		return nil, nil, fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, s.preparingLimit())
 	}
 	defer s.preparing.Add(-1)
 	c, err := s.check(ss, governance)

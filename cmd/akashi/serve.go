@@ -231,9 +231,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	if tlsConf != nil {
 		gopts = append(gopts, grpc.Creds(tlsExceptPipe{credentials.NewTLS(tlsConf)}))
 	}
-	gs := grpc.NewServer(gopts...)
 	srv := server.New(l, server.Options{VerifierKey: key.vkey, Logger: logger, RateLimit: rate.Limit(c.RateLimit), RateBurst: c.RateBurst})
 	defer srv.Close() // once the gRPC server has stopped (g.Wait below)
+	gs := grpc.NewServer(append(gopts, grpc.InTapHandle(srv.TapHandle))...)
 	akashiv1.RegisterLedgerServiceServer(gs, srv)
 	akashiv1.RegisterRegistryServiceServer(gs, srv.Registry())
 	qs, err := server.NewQuery(ctx, l, logger)
