@@ -23,10 +23,10 @@ import (
 	"github.com/akashi-ledger/akashi/ledger"
 )
 
-// TestUnaryAppendsShedWhenManyArePreparing: with as many unary appends
-// being verified as the server allows, one more is shed at once with
-// ResourceExhausted, before any check; when they finish, it is checked.
-func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
+// newAdmissionServer returns a server over a new, empty log, both closed
+// when the test ends.
+func newAdmissionServer(t *testing.T) *Server {
+	t.Helper()
 	const origin = "admission.test.akashi.example/log"
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
@@ -39,13 +39,25 @@ func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
 	s := New(l, Options{VerifierKey: vkey, Logger: logger})
-	defer s.Close()
+	t.Cleanup(func() {
+		s.Close()
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// TestUnaryAppendsShedWhenManyArePreparing: with as many unary appends
+// being verified as the server allows, one more is shed at once with
+// ResourceExhausted, before any check; when they finish, it is checked.
+func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
+	s := newAdmissionServer(t)
 	req := &akashiv1.AppendRecordRequest{Statement: &akashiv1.SignedStatement{KeyId: "0123456789abcdef"}}
 
 	s.preparing.Store(int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)))
-	_, err = s.AppendRecord(t.Context(), req)
+	_, err := s.AppendRecord(t.Context(), req)
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("AppendRecord with the server full = %v, want ResourceExhausted", err)
 	}
@@ -65,21 +77,7 @@ func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
 // never sees it); other methods and streams pass; with room, the append
 // reaches the handler.
 func TestTapShedsUnaryAppendsBeforeReading(t *testing.T) {
-	const origin = "tap.test.akashi.example/log"
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := ledger.Open(t.Context(), t.TempDir(), ledger.Options{Origin: origin, Signer: signer, Verifier: verifier, Hook: Hook(origin), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	s := New(l, Options{VerifierKey: vkey, Logger: logger})
-	defer s.Close()
+	s := newAdmissionServer(t)
 	var handled atomic.Int32
 	gs := grpc.NewServer(grpc.InTapHandle(s.TapHandle), grpc.ChainUnaryInterceptor(
 		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
