@@ -282,6 +282,12 @@ func (s *Server) submit(ctx context.Context, payload []byte, p *pending) (*ledge
 
 func (s *Server) preparingLimit() int64 { return int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)) }
 
+// errPreparingFull is why an append is shed while preparingLimit unary
+// appends are being checked.
+func (s *Server) errPreparingFull() error {
+	return fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, s.preparingLimit())
+}
+
 // TapHandle is for grpc.InTapHandle: it refuses a unary append with
 // ResourceExhausted before its request is even read when prepare would
 // refuse it anyway, the log's queue or the statements being verified being
@@ -297,7 +303,7 @@ func (s *Server) TapHandle(ctx context.Context, info *tap.Info) (context.Context
 		return ctx, s.status(ctx, err)
 	}
 	if s.preparing.Load() >= s.preparingLimit() {
-		return ctx, s.status(ctx, fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, s.preparingLimit()))
+		return ctx, s.status(ctx, s.errPreparingFull())
 	}
 	return ctx, nil
 }
@@ -352,7 +358,7 @@ func (s *Server) prepare(ctx context.Context, ss *akashiv1.SignedStatement, gove
 	}
 	if n := s.preparing.Add(1); n > s.preparingLimit() {
 		s.preparing.Add(-1)
-		return nil, nil, fmt.Errorf("%w: %d statements being verified", ledger.ErrPushback, s.preparingLimit())
+		return nil, nil, s.errPreparingFull()
 	}
 	defer s.preparing.Add(-1)
 	c, err := s.check(ss, governance)
