@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,7 +55,7 @@ func TestUnaryAppendsShedWhenManyArePreparing(t *testing.T) {
 	s := newAdmissionServer(t)
 	req := &akashiv1.AppendRecordRequest{Statement: &akashiv1.SignedStatement{KeyId: "0123456789abcdef"}}
 
-	s.preparing.Store(int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)))
+	s.preparing.Store(s.preparingLimit())
 	_, err := s.AppendRecord(t.Context(), req)
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("AppendRecord with the server full = %v, want ResourceExhausted", err)

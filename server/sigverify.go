@@ -18,11 +18,12 @@ import (
 // maxVerifyBatch bounds the signatures verified in one batch.
 const maxVerifyBatch = 64
 
-// verifyWindow is how long a verifier waits for more statements to fill a
-// batch, when they arrive fast enough that it fills to minWorthBatch in
-// that time: at 5,000 appends/s over 32 streams, batches of one or two
-// otherwise (each stream sends a few at a time), 12% less CPU for the
-// whole server with the wait. A lone caller never waits.
+// verifyWindow is how long the gatherer waits for more statements to fill
+// a batch, when they arrive fast enough that it fills to minWorthBatch in
+// that time. At 5,000 appends/s over 32 streams batches otherwise hold 1.2
+// signatures (each stream sends a few at a time); with the wait the whole
+// server took 1.30–1.42 cores instead of 1.43–1.49 (docs/BENCHMARKS.md).
+// A lone caller never waits.
 const verifyWindow = 2 * time.Millisecond
 
 // minWorthBatch is the smallest batch worth waiting for: from four
@@ -50,7 +51,6 @@ var errVerifierClosed = fmt.Errorf("server shutting down: %w", ledger.ErrClosed)
 type verifier struct {
 	origin  string
 	jobs    chan *sigJob
-	arrived atomic.Int64 // statements queued, ever
 	quit    chan struct{}
 	closing sync.Once
 	wg      sync.WaitGroup
@@ -97,6 +97,7 @@ func (v *verifier) gather(batches chan<- []*sigJob) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var rate arrivalRate
+	var gathered int64 // statements in the batches formed so far
 	for {
 		batch := make([]*sigJob, 0, maxVerifyBatch)
 		select {
@@ -106,7 +107,7 @@ func (v *verifier) gather(batches chan<- []*sigJob) {
 			return
 		}
 		// Busy enough that waiting a little fills a batch: wait for it.
-		if rate.perSecond(v.arrived.Load())*verifyWindow.Seconds() >= minWorthBatch {
+		if rate.perSecond(gathered)*verifyWindow.Seconds() >= minWorthBatch {
 			timer.Reset(verifyWindow)
 		wait:
 			for len(batch) < maxVerifyBatch {
@@ -130,6 +131,7 @@ func (v *verifier) gather(batches chan<- []*sigJob) {
 				break more
 			}
 		}
+		gathered += int64(len(batch))
 		select {
 		case batches <- batch:
 		case <-v.quit:
@@ -186,7 +188,6 @@ func (v *verifier) verify(ctx context.Context, jobs []*sigJob) error {
 	}
 	call := &sigCall{done: make(chan struct{})}
 	call.left.Store(int64(len(jobs)))
-	v.arrived.Add(int64(len(jobs)))
 	for _, j := range jobs {
 		j.call = call
 		select {
