@@ -5,6 +5,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -281,5 +282,72 @@ func TestTimeNeverGoesBackwards(t *testing.T) {
 			t.Fatalf("entry %d time %d < previous %d", i, h.Time, last)
 		}
 		last = h.Time
+	}
+}
+
+// gateHook blocks the sequencer on the append whose argument is "gate"
+// until release is closed, so that the appends behind it queue up.
+type gateHook struct{ entered, release chan struct{} }
+
+func (h gateHook) Sequence(_ View, _ uint64, _ []byte, arg any) ([]KV, error) {
+	if arg == "gate" {
+		close(h.entered)
+		<-h.release
+	}
+	return nil, nil
+}
+
+// TestBatchInterval checks that with a BatchInterval a lone caller is
+// committed at once, while appends that arrive together are held in one
+// batch until the interval has passed since the previous seal (here an
+// hour, so until Close, which commits them).
+func TestBatchInterval(t *testing.T) {
+	hook := gateHook{entered: make(chan struct{}), release: make(chan struct{})}
+	var mu sync.Mutex
+	var commits []int
+	l := openTest(t, t.TempDir(), func(o *Options) {
+		o.BatchInterval = time.Hour
+		o.Hook = hook
+		o.OnCommit = func(entries, _ int, _ time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			commits = append(commits, entries)
+		}
+	})
+	ctx := t.Context()
+	for i := range 2 { // the second comes right after a seal, alone
+		if _, err := l.Append(ctx, payload(i)); err != nil {
+			t.Fatalf("lone Append %d: %v", i, err)
+		}
+	}
+
+	const crowd = 10
+	errs := make(chan error, crowd+1)
+	go func() { _, err := l.AppendWith(ctx, payload(100), "gate"); errs <- err }()
+	<-hook.entered
+	for i := range crowd {
+		go func() { _, err := l.Append(ctx, payload(200+i)); errs <- err }()
+	}
+	for l.pending.Load() < crowd+1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hook.release)
+	select {
+	case err := <-errs:
+		t.Fatalf("an append of the held batch returned before the interval: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range crowd + 1 {
+		if err := <-errs; err != nil {
+			t.Errorf("held append: %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{1, 1, crowd + 1}; !slices.Equal(commits, want) {
+		t.Errorf("batches committed %v, want %v", commits, want)
 	}
 }

@@ -41,7 +41,8 @@
 // Appends are sequenced by one goroutine and committed by another; a batch
 // forms while the previous one is being made durable (see sequencer.go).
 // [Options.MaxBatchSize], [Options.MaxBatchBytes] and [Options.MaxBatchDelay]
-// bound a batch.
+// bound a batch; [Options.BatchInterval] spaces commits of appends that
+// arrive one by one.
 //
 // # Reads
 //

@@ -102,6 +102,19 @@ type Options struct {
 	IndexCacheSize   int64
 	MinFreeSpace     int64
 
+	// BatchInterval, when positive, keeps a batch of two appends or more
+	// open until that long after the previous batch was sealed, so that
+	// appends arriving one by one from independent clients (a server's)
+	// are committed in fewer, larger batches: every commit costs Badger
+	// two synced writes of its memory-mapped files, whatever its size, and
+	// at a moderate steady rate back-to-back small commits take CPU that
+	// the clients' requests need. It adds up to BatchInterval to those
+	// appends' latency; a lone caller (a batch of one) is never held.
+	// Zero or negative: batches are sealed as soon as the store is free,
+	// which suits callers that wait for their receipts before appending
+	// again (they all come back at once).
+	BatchInterval time.Duration
+
 	// Hook, if set, takes part in sequencing: it may refuse entries and
 	// writes index keys in their batch's transaction. See Hook.
 	Hook Hook

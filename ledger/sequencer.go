@@ -244,7 +244,9 @@ func (l *Log) finish(r *request, err error) {
 // processor so that they can. So a lone caller is not kept waiting, and a
 // crowd of callers is gathered into one batch instead of splitting into
 // cohorts that each pay for an fsync. (Timers are too coarse for this on
-// many machines: the wait is a loop of yields, not a sleep.)
+// many machines: the wait is a loop of yields, not a sleep.) With a
+// BatchInterval, a batch of two or more then stays open, taking in what
+// arrives, until that long after the previous seal.
 func (l *Log) sequence() {
 	defer l.wg.Done()
 	defer close(l.commitCh)
@@ -306,10 +308,35 @@ func (l *Log) sequence() {
 		}
 		return n
 	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	var lastSeal time.Time // when the previous batch was sealed
 	gather := func() {
 		deadline := time.Now().Add(l.opts.MaxBatchDelay)
 		for drain() > 0 || l.opts.MaxBatchDelay > 0 && yieldThenDrain(drain) {
 			if full() || open == nil || !time.Now().Before(deadline) {
+				return
+			}
+		}
+		// With a BatchInterval, a batch of several appends stays open
+		// until that long after the previous seal; a lone caller is not
+		// kept waiting.
+		if l.opts.BatchInterval <= 0 || open == nil || full() || len(open.reqs) < 2 {
+			return
+		}
+		wait := time.Until(lastSeal.Add(l.opts.BatchInterval))
+		if wait <= 0 {
+			return
+		}
+		linger.Reset(wait)
+		defer linger.Stop()
+		for open != nil && !full() {
+			select {
+			case r := <-l.queue:
+				add(r)
+			case <-linger.C:
+				return
+			case <-l.closing:
 				return
 			}
 		}
@@ -327,6 +354,7 @@ func (l *Log) sequence() {
 		}
 		if open != nil && idle {
 			gather()
+			lastSeal = time.Now()
 			if open == nil { // an add failed
 				continue
 			}

@@ -30,7 +30,7 @@ func BenchmarkSignedAppendsGRPC(b *testing.B) {
 	var batches, entries atomic.Int64
 	var commitNs atomic.Int64
 	addrs, _ := runServe(b, serveConfig{
-		DataDir: dir, RateLimit: 1e9, RateBurst: 1e9,
+		DataDir: dir, RateLimit: 1e9, RateBurst: 1e9, BatchInterval: defaultBatchInterval,
 		ledgerOptions: func(o *ledger.Options) {
 			o.OnCommit = func(n, _ int, took time.Duration) {
 				batches.Add(1)

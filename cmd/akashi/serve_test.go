@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -630,5 +631,15 @@ func TestServeDebugAddr(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /debug/pprof/cmdline: %s", resp.Status)
+	}
+}
+
+func TestServeRefusesBadBatchInterval(t *testing.T) {
+	for _, v := range []string{"-1ms", "2s"} {
+		err := serveCommand(t.Context(), []string{"--data", t.TempDir(), "--batch-interval", v}, io.Discard, io.Discard)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), "--batch-interval "+v+": want 0 to 1s") {
+			t.Errorf("serve --batch-interval %s = %v, want a usage error naming the flag", v, err)
+		}
 	}
 }
