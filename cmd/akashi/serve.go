@@ -48,10 +48,9 @@ const (
 	// maxMessageBytes bounds a gRPC message; a statement is at most 64 KiB.
 	maxMessageBytes = 1 << 20
 	// defaultBatchInterval is the ledger's BatchInterval. At 5,000 signed
-	// appends/s over 32 streams the log otherwise made ~230 commits/s of
-	// ~22 entries and p99 was 360–590 ms; with 10 ms, ~85 commits/s of ~57
-	// entries and p99 98–163 ms, for ~7 ms more at the median. 5 ms
-	// changed nothing measurable (docs/BENCHMARKS.md).
+	// appends/s over 32 streams it makes ~85 commits/s of ~57 entries
+	// instead of ~230 of ~22, and p99 3.5× lower for ~7 ms more at the
+	// median; 5 ms changed nothing measurable (docs/BENCHMARKS.md).
 	defaultBatchInterval = 10 * time.Millisecond
 )
 
