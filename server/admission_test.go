@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
@@ -84,22 +82,13 @@ func TestTapShedsUnaryAppendsBeforeReading(t *testing.T) {
 			return h(ctx, req)
 		}))
 	akashiv1.RegisterLedgerServiceServer(gs, s)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(lis)
-	defer gs.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, stop := ServeLoopback(t, gs)
+	defer stop()
 	c := akashiv1.NewLedgerServiceClient(conn)
 	req := &akashiv1.AppendRecordRequest{Statement: &akashiv1.SignedStatement{KeyId: "0123456789abcdef"}}
 
 	s.preparing.Store(s.preparingLimit())
-	_, err = c.AppendRecord(t.Context(), req)
+	_, err := c.AppendRecord(t.Context(), req)
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "being verified") {
 		t.Fatalf("AppendRecord with the server full = %v, want ResourceExhausted naming the statements being verified", err)
 	}

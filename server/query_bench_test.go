@@ -11,7 +11,6 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/akashi-ledger/akashi"
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
@@ -166,17 +164,8 @@ func appendRun(b *testing.B, w *appendWorkload, indexed bool) appendResult {
 		defer qs.Close()
 		akashiv1.RegisterQueryServiceServer(gs, qs)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go gs.Serve(lis)
-	defer gs.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	conn, stop := server.ServeLoopback(b, gs)
+	defer stop()
 	reg := akashiv1.NewRegistryServiceClient(conn)
 	gov := &benchSigner{key: w.gov}
 	for _, a := range w.register {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,7 +24,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/akashi-ledger/akashi"
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
@@ -75,15 +73,7 @@ func startStack(t *testing.T, limit ...float64) *stack {
 		t.Fatal(err)
 	}
 	akashiv1.RegisterQueryServiceServer(gs, qs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, stopGRPC := server.ServeLoopback(t, gs)
 	ctx, cancel := context.WithCancel(context.Background())
 	o := gateway.Options{Conn: conn, Log: l, OpenAPI: akashi.OpenAPI, Logger: logger, ReadLimit: 1e6, ReadBurst: 1e6}
 	if len(limit) > 0 {
@@ -97,8 +87,7 @@ func startStack(t *testing.T, limit ...float64) *stack {
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()
-		conn.Close()
-		gs.Stop()
+		stopGRPC()
 		srv.Close()
 		if err := qs.Close(); err != nil {
 			t.Error(err)
