@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
@@ -78,7 +79,21 @@ func TestAuditorVerifiesAndResumes(t *testing.T) {
 	fill(t, tokyo, "t3", 600)
 	size = rep.To
 	ictx, cancel := context.WithCancel(ctx)
-	interrupted := client.NewAuditor(e.c, client.AuditorOptions{StateFile: state, PageSize: 50, Workers: 1, SaveInterval: 1, Progress: func(p client.Progress) {
+	// Over a slow link (50 ms a page of 50, twelve pages), the run is
+	// still going when progress reports more than 100 entries done.
+	slow, err := client.Dial(ctx, e.srv.GRPC, client.Options{VerifierKey: e.srv.VerifierKey, DialOptions: []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if method == akashiv1.LedgerService_ListEntries_FullMethodName {
+				time.Sleep(50 * time.Millisecond)
+			}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	interrupted := client.NewAuditor(slow, client.AuditorOptions{StateFile: state, PageSize: 50, Workers: 1, SaveInterval: 1, Progress: func(p client.Progress) {
 		if p.Done > size+100 {
 			cancel()
 		}
