@@ -88,16 +88,29 @@ type verifier struct {
 	}
 	fingerprint verify.Hash
 	nodeErr     error
-	// checkpoints are the stored checkpoints in order of size, their
-	// signatures already verified; next is the next one to compare.
+	// checkpoints are the stored checkpoints in order of size; next is the
+	// next one to compare.
 	checkpoints []checkpointAt
 	next        int
+	// leafScan is the fingerprint of the leaf-hash index, read while the
+	// entries are checked; it is ready when leafDone is closed.
+	leafScan leafScan
+	leafDone chan struct{}
 }
 
 type checkpointAt struct {
-	size uint64
-	cp   verify.Checkpoint
-	err  error // the signature or the text is bad
+	size  uint64
+	raw   []byte
+	ready chan struct{} // closed once cp and err are set
+	cp    verify.Checkpoint
+	err   error // the signature or the text is bad
+}
+
+// leafScan is what a read of the whole leaf-hash index found.
+type leafScan struct {
+	fp    verify.Hash
+	count uint64
+	err   error
 }
 
 // segmentBundles is how many entry bundles one verification job reads.
@@ -122,7 +135,10 @@ func corruptAt(i uint64, format string, args ...any) error {
 // run verifies the store. Workers read segments of the log in parallel,
 // each with its own iterators over the same snapshot, and hash them; the
 // consumer checks what must be checked in order (the chain, the tree, the
-// tiles, the checkpoints' roots).
+// tiles, the checkpoints' roots). Meanwhile, so that no core waits for
+// another phase, one goroutine verifies the checkpoints' signatures in
+// order of size, ahead of the consumer, and others read the leaf-hash
+// index, which is compared at the end.
 func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 	st, err := readState(v.txn)
 	if err != nil {
@@ -136,16 +152,26 @@ func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 	if err := v.loadCheckpoints(); err != nil {
 		return v.stats, err
 	}
-	if err := v.checkCheckpoints(); err != nil { // the one at size 0
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Go(func() { v.openCheckpoints(ctx) })
+	v.leafDone = make(chan struct{})
+	wg.Go(func() {
+		defer close(v.leafDone)
+		v.leafScan = v.scanLeafIndex(ctx)
+	})
+	if err := v.checkCheckpoints(ctx); err != nil { // the one at size 0
 		return v.stats, err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	workers := runtime.GOMAXPROCS(0)
 	ordered := make(chan *segment, 2*workers)
 	jobs := make(chan *segment, 2*workers)
-	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // hands out segments, in order
 		defer wg.Done()
@@ -176,18 +202,20 @@ func (v *verifier) run(ctx context.Context) (VerifyStats, error) {
 		}()
 	}
 	err = v.consume(ctx, ordered)
-	cancel()
+	if err != nil {
+		cancel()
+	}
 	for range ordered { // let the dispatcher finish
 	}
-	wg.Wait()
 	if err != nil {
 		return v.stats, err
 	}
-	return v.stats, v.finish()
+	return v.stats, v.finish(ctx)
 }
 
 // readSegment reads, parses and hashes one segment's entries, with its own
-// iterator over the snapshot.
+// iterators over the snapshot: first the headers, from the entry bundles,
+// then the payloads, from their groups, checked against the headers.
 func (v *verifier) readSegment(ctx context.Context, sg *segment) {
 	defer close(sg.done)
 	end := min(sg.first+segmentBundles*verify.TileWidth, v.st.Size)
@@ -195,68 +223,126 @@ func (v *verifier) readSegment(ctx context.Context, sg *segment) {
 	sg.parsed = make([]verify.Header, 0, n)
 	sg.leaves = make([]verify.Hash, 0, n)
 	sg.sizes = make([]int, 0, n)
-	payloads := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
-	defer payloads.Close()
-	payloads.Seek(payloadKey(sg.first))
+	// hdrErr is damage found in the headers, at the entry after the last
+	// one parsed; damage to an earlier payload is reported first.
+	hdrErr := v.readHeaders(ctx, sg, end)
+	if err := v.checkPayloads(ctx, sg); err != nil {
+		sg.err = err
+		return
+	}
+	sg.err = hdrErr
+}
+
+// readHeaders parses the headers of the segment's entries, up to end or
+// the first damage, which it returns.
+func (v *verifier) readHeaders(ctx context.Context, sg *segment, end uint64) error {
 	bundles := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixBundle}})
 	defer bundles.Close()
 	bundles.Seek(bundleKey(sg.first / verify.TileWidth))
 	var data []byte
 	for b := sg.first / verify.TileWidth; b*verify.TileWidth < end; b++ {
-		if ctx.Err() != nil {
-			sg.err = ctx.Err()
-			return
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		first := b * verify.TileWidth
 		if !bundles.Valid() || !bytes.Equal(bundles.Item().Key(), bundleKey(b)) {
-			sg.err = corruptAt(first, "entry bundle %d is missing", b)
-			return
+			return corruptAt(first, "entry bundle %d is missing", b)
 		}
 		var err error
 		if data, err = bundles.Item().ValueCopy(data[:0]); err != nil {
-			sg.err = fmt.Errorf("%w: reading entry bundle %d: %w", ErrStorage, b, err)
-			return
+			return fmt.Errorf("%w: reading entry bundle %d: %w", ErrStorage, b, err)
 		}
 		bundles.Next()
 		want := min(verify.TileWidth, v.st.Size-first)
 		headers, err := splitBundle(data, first, want)
 		if err != nil {
-			sg.err = err
-			return
+			return err
 		}
 		for k, hdr := range headers {
-			i := first + uint64(k)
 			h, err := verify.ParseHeader(hdr)
 			if err != nil {
-				sg.err = corruptAt(i, "%w", err)
-				return
-			}
-			size := len(hdr)
-			if payloads.Valid() && binary.BigEndian.Uint64(payloads.Item().Key()[1:]) == i {
-				// Hash the payload in place: no copy.
-				var d verify.Hash
-				err := payloads.Item().Value(func(p []byte) error {
-					d, size = verify.PayloadDigest(p), size+len(p)
-					return nil
-				})
-				if err != nil {
-					sg.err = fmt.Errorf("%w: reading payload %d: %w", ErrStorage, i, err)
-					return
-				}
-				if d != h.PayloadDigest {
-					sg.err = corruptAt(i, "%w: payload hashes to %v, header commits to %v", verify.ErrMismatch, d, h.PayloadDigest)
-					return
-				}
-				payloads.Next()
-			} else if _, err := v.txn.Get(withheldKey(i)); err != nil {
-				sg.err = corruptAt(i, "payload is missing and not withheld")
-				return
+				return corruptAt(first+uint64(k), "%w", err)
 			}
 			sg.parsed = append(sg.parsed, h)
 			sg.leaves = append(sg.leaves, verify.LeafHash(hdr))
-			sg.sizes = append(sg.sizes, size)
+			sg.sizes = append(sg.sizes, len(hdr))
 		}
 	}
+	return nil
+}
+
+// checkPayloads hashes the payloads of the entries readHeaders parsed, in
+// place in their groups, and compares them with the headers. At damage,
+// it cuts the segment's entries before the damaged one and returns it.
+func (v *verifier) checkPayloads(ctx context.Context, sg *segment) error {
+	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
+	defer it.Close()
+	i, end := sg.first, sg.first+uint64(len(sg.parsed))
+	cut := func(err error) error {
+		k := i - sg.first
+		sg.parsed, sg.leaves, sg.sizes = sg.parsed[:k], sg.leaves[:k], sg.sizes[:k]
+		return err
+	}
+	for i < end {
+		if err := ctx.Err(); err != nil {
+			i = sg.first
+			return cut(err)
+		}
+		last, ok := seekPayloadGroup(it, i)
+		if !ok {
+			return cut(corruptAt(i, "no payload group holds the entry's payload"))
+		}
+		var damage error
+		withheld := false
+		err := it.Item().Value(func(val []byte) error {
+			g, err := parsePayloadGroup(last, val)
+			if err != nil {
+				damage = corruptAt(i, "%w", err)
+				return nil
+			}
+			if g.first > i {
+				damage = corruptAt(i, "payload is missing: the next payload group holds entries %d to %d", g.first, g.last)
+				return nil
+			}
+			for ; i < end && i <= last; i++ {
+				if i == last {
+					if t := g.total(); t != len(g.data) {
+						damage = corruptAt(i, "payload group of entries %d to %d holds %d payload bytes, its lengths add up to %d", g.first, g.last, len(g.data), t)
+						return nil
+					}
+				}
+				p, err := g.payload(i)
+				if err != nil {
+					damage = corruptAt(i, "%w", err)
+					return nil
+				}
+				if p == nil {
+					withheld = true // checked outside: no reads while Badger lends val
+					return nil
+				}
+				k := i - sg.first
+				if d := verify.PayloadDigest(p); d != sg.parsed[k].PayloadDigest {
+					damage = corruptAt(i, "%w: payload hashes to %v, header commits to %v", verify.ErrMismatch, d, sg.parsed[k].PayloadDigest)
+					return nil
+				}
+				sg.sizes[k] += len(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return cut(fmt.Errorf("%w: reading the payload group of entry %d: %w", ErrStorage, i, err))
+		}
+		if damage != nil {
+			return cut(damage)
+		}
+		if withheld {
+			if _, err := v.txn.Get(withheldKey(i)); err != nil {
+				return cut(corruptAt(i, "payload is missing and not withheld"))
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 // splitBundle splits a stored entry bundle of entries first, first+1, …
@@ -302,7 +388,7 @@ func (v *verifier) consume(ctx context.Context, ordered <-chan *segment) error {
 			if sg.sizes[k] == verify.HeaderSize {
 				v.stats.Withheld++
 			}
-			if err := v.checkCheckpoints(); err != nil {
+			if err := v.checkCheckpoints(ctx); err != nil {
 				return err
 			}
 		}
@@ -320,12 +406,10 @@ func (v *verifier) consume(ctx context.Context, ordered <-chan *segment) error {
 // mixIndex spreads an index over 64 bits (a bijection), for the leaf-index fingerprint.
 func mixIndex(i uint64) uint64 { return (i + 1) * 0x9e3779b97f4a7c15 }
 
-// loadCheckpoints reads every stored checkpoint and verifies their
-// signatures on all cores.
+// loadCheckpoints reads every stored checkpoint; openCheckpoints checks them.
 func (v *verifier) loadCheckpoints() error {
 	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixCheckpoint}, PrefetchValues: true})
 	defer it.Close()
-	var raw [][]byte
 	for it.Rewind(); it.Valid(); it.Next() {
 		key := it.Item().Key()
 		if len(key) != 9 {
@@ -339,33 +423,37 @@ func (v *verifier) loadCheckpoints() error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrStorage, err)
 		}
-		v.checkpoints = append(v.checkpoints, checkpointAt{size: size})
-		raw = append(raw, b)
+		v.checkpoints = append(v.checkpoints, checkpointAt{size: size, raw: b, ready: make(chan struct{})})
 	}
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(raw); i += workers {
-				c := &v.checkpoints[i]
-				c.cp, c.err = verify.OpenCheckpoint(raw[i], v.opts.Origin, v.opts.Verifier)
-				if c.err == nil && c.cp.Size != c.size {
-					c.err = fmt.Errorf("%w: it says size %d", verify.ErrMismatch, c.cp.Size)
-				}
-			}
-		}()
-	}
-	wg.Wait()
 	return nil
+}
+
+// openCheckpoints verifies the checkpoints' signatures and texts in order
+// of size, marking each ready, until all are or ctx is done.
+func (v *verifier) openCheckpoints(ctx context.Context) {
+	for i := range v.checkpoints {
+		if ctx.Err() != nil {
+			return
+		}
+		c := &v.checkpoints[i]
+		c.cp, c.err = verify.OpenCheckpoint(c.raw, v.opts.Origin, v.opts.Verifier)
+		if c.err == nil && c.cp.Size != c.size {
+			c.err = fmt.Errorf("%w: it says size %d", verify.ErrMismatch, c.cp.Size)
+		}
+		close(c.ready)
+	}
 }
 
 // checkCheckpoints compares the checkpoints of the size the auditor has
 // reached with the tree it has recomputed.
-func (v *verifier) checkCheckpoints() error {
+func (v *verifier) checkCheckpoints(ctx context.Context) error {
 	for ; v.next < len(v.checkpoints) && v.checkpoints[v.next].size == v.aud.Size(); v.next++ {
-		c := v.checkpoints[v.next]
+		c := &v.checkpoints[v.next]
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		err := c.err
 		if err == nil {
 			err = v.aud.CheckCheckpoint(c.cp)
@@ -415,7 +503,7 @@ func (v *verifier) checkNode(level uint, index uint64, h verify.Hash) {
 
 // finish checks what only the whole log can tell: the state, the edge
 // tiles of levels whose nodes are not complete, and the leaf-hash index.
-func (v *verifier) finish() error {
+func (v *verifier) finish(ctx context.Context) error {
 	switch {
 	case v.aud.Root() != v.st.Root:
 		return fmt.Errorf("%w: state root %v, the entries hash to %v", ErrCorrupt, v.st.Root, v.aud.Root())
@@ -427,7 +515,7 @@ func (v *verifier) finish() error {
 	if v.next != len(v.checkpoints) {
 		return fmt.Errorf("%w: a checkpoint for size %d does not fall on the log", ErrCorrupt, v.checkpoints[v.next].size)
 	}
-	if _, err := v.txn.Get(payloadKey(v.st.Size)); !errors.Is(err, badger.ErrKeyNotFound) {
+	if payloadBeyond(v.txn, v.st.Size) {
 		return fmt.Errorf("%w: a payload is stored beyond the log's size %d", ErrCorrupt, v.st.Size)
 	}
 	if err := v.checkWithheld(); err != nil {
@@ -448,7 +536,12 @@ func (v *verifier) finish() error {
 			break
 		}
 	}
-	return v.checkLeafIndex()
+	select {
+	case <-v.leafDone:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return v.checkLeafIndex(v.leafScan)
 }
 
 // checkWithheld checks that no withheld entry still has its payload (the
@@ -465,37 +558,42 @@ func (v *verifier) checkWithheld() error {
 		if i >= v.st.Size {
 			return fmt.Errorf("%w: a withheld marker lies beyond the log's size %d", ErrCorrupt, v.st.Size)
 		}
-		if _, err := v.txn.Get(payloadKey(i)); err == nil {
+		g, err := readPayloadGroup(v.txn, i)
+		if err != nil {
+			return err
+		}
+		if p, err := g.payload(i); err != nil || p != nil {
 			return corruptAt(i, "entry has both a payload and a withheld marker")
 		}
 	}
 	return nil
 }
 
-// checkLeafIndex compares the leaf-hash index with the fingerprint of the
-// leaves; on a mismatch it looks up every leaf to locate the damage.
-func (v *verifier) checkLeafIndex() error {
+// scanLeafIndex reads the whole leaf-hash index into a fingerprint of its
+// (leaf, index) pairs, the same as the one the entries make.
+func (v *verifier) scanLeafIndex(ctx context.Context) leafScan {
 	// The fingerprint is an XOR, so the key space can be read in parts, in
 	// parallel: one part per leading byte range of the leaf hash.
 	parts := runtime.GOMAXPROCS(0)
-	fps := make([]verify.Hash, parts)
-	counts := make([]uint64, parts)
-	errs := make([]error, parts)
+	scans := make([]leafScan, parts)
 	var wg sync.WaitGroup
 	for w := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			lo, hi := 256*w/parts, 256*(w+1)/parts
 			it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLeaf}})
 			defer it.Close()
+			sc := &scans[w]
 			for it.Seek([]byte{prefixLeaf, byte(lo)}); it.Valid(); it.Next() {
 				key := it.Item().Key()
 				if len(key) != 33 {
-					errs[w] = fmt.Errorf("%w: leaf index key %x", ErrCorrupt, key)
+					sc.err = fmt.Errorf("%w: leaf index key %x", ErrCorrupt, key)
 					return
 				}
 				if int(key[1]) >= hi {
+					return
+				}
+				if sc.count%4096 == 0 && ctx.Err() != nil {
+					sc.err = ctx.Err()
 					return
 				}
 				var leaf verify.Hash
@@ -508,31 +606,40 @@ func (v *verifier) checkLeafIndex() error {
 					return nil
 				})
 				if err != nil {
-					errs[w] = err
+					sc.err = err
 					return
 				}
 				copy(leaf[:], key[1:])
 				binary.BigEndian.PutUint64(leaf[:8], binary.BigEndian.Uint64(leaf[:8])^mixIndex(i))
 				for j := range leaf {
-					fps[w][j] ^= leaf[j]
+					sc.fp[j] ^= leaf[j]
 				}
-				counts[w]++
+				sc.count++
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	var fp verify.Hash
-	var count uint64
-	for w := range parts {
-		if errs[w] != nil {
-			return errs[w]
+	var all leafScan
+	for _, sc := range scans {
+		if sc.err != nil {
+			return sc
 		}
-		for j := range fp {
-			fp[j] ^= fps[w][j]
+		for j := range all.fp {
+			all.fp[j] ^= sc.fp[j]
 		}
-		count += counts[w]
+		all.count += sc.count
 	}
-	if count == v.st.Size && fp == v.fingerprint {
+	return all
+}
+
+// checkLeafIndex compares the leaf-hash index, as scanLeafIndex read it,
+// with the fingerprint of the leaves; on a mismatch it looks up every leaf
+// to locate the damage.
+func (v *verifier) checkLeafIndex(scan leafScan) error {
+	if scan.err != nil {
+		return scan.err
+	}
+	if scan.count == v.st.Size && scan.fp == v.fingerprint {
 		return nil
 	}
 	// Locate: find the first entry whose leaf is not indexed correctly.
@@ -546,5 +653,5 @@ func (v *verifier) checkLeafIndex() error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: the leaf-hash index holds %d entries for %d leaves, or an entry for a leaf not in the log", ErrCorrupt, count, v.st.Size)
+	return fmt.Errorf("%w: the leaf-hash index holds %d entries for %d leaves, or an entry for a leaf not in the log", ErrCorrupt, scan.count, v.st.Size)
 }

@@ -5,12 +5,14 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/akashi-ledger/akashi/ledger/verify"
@@ -349,5 +351,59 @@ func TestBatchInterval(t *testing.T) {
 	defer mu.Unlock()
 	if want := []int{1, 1, crowd + 1}; !slices.Equal(commits, want) {
 		t.Errorf("batches committed %v, want %v", commits, want)
+	}
+}
+
+// TestWithholdInSharedGroups withholds, concurrently, payloads that share
+// payload groups with each other and with payloads that stay: each
+// withholding keeps the others', and Verify agrees.
+func TestWithholdInSharedGroups(t *testing.T) {
+	l := openTest(t, t.TempDir(), nil)
+	defer l.Close()
+	ctx := t.Context()
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := l.Append(ctx, payload(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	groups := 0
+	l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			groups++
+		}
+		return nil
+	})
+	if groups >= n {
+		t.Fatalf("%d concurrent appends made %d payload groups, want fewer", n, groups)
+	}
+	for i := uint64(0); i < n; i += 2 {
+		wg.Go(func() {
+			if err := l.Withhold(ctx, i, fmt.Sprintf("order %d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	err := l.Entries(ctx, 0, n, func(e Entry) error {
+		switch {
+		case e.Index%2 == 0 && (e.Payload != nil || e.Withheld != fmt.Sprintf("order %d", e.Index)):
+			return fmt.Errorf("entry %d: payload %q, withheld %q; want it withheld", e.Index, e.Payload, e.Withheld)
+		case e.Index%2 == 1 && (e.Payload == nil || verify.PayloadDigest(e.Payload) != e.Parsed.PayloadDigest):
+			return fmt.Errorf("entry %d: payload %q, want its own", e.Index, e.Payload)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := l.Verify(ctx); err != nil || st.Withheld != n/2 {
+		t.Fatalf("Verify() = %+v, %v; want %d withheld", st, err, n/2)
 	}
 }

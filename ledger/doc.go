@@ -34,7 +34,10 @@
 //
 // The tree is stored as C2SP tlog-tiles of height 8 and the headers as
 // tlog-tiles entry bundles, so [Log.ReadTile] serves the tlog-tiles API
-// straight from the store. See keys.go for the key layout.
+// straight from the store. The payloads of a batch are stored together, as
+// one payload group (payloads.go), so that a batch writes one value for
+// them and range reads and Verify read one value a batch. See keys.go for
+// the key layout.
 //
 // # Group commit
 //

@@ -100,11 +100,89 @@ func TestStateEncoding(t *testing.T) {
 	if err != nil || got != st {
 		t.Fatalf("decodeState(encodeState(%+v)) = %+v, %v", st, got, err)
 	}
-	for _, bad := range [][]byte{nil, b[:80], append(append([]byte{}, b...), 0), append([]byte{2}, b[1:]...)} {
+	for _, bad := range [][]byte{nil, b[:80], append(append([]byte{}, b...), 0), append([]byte{3}, b[1:]...)} {
 		if _, err := decodeState(bad); err == nil {
 			t.Errorf("decodeState(%x) accepted", bad)
 		}
 	}
+	// A store of the layout before payload groups is refused by name.
+	if _, err := decodeState(append([]byte{1}, b[1:]...)); err == nil || !strings.Contains(err.Error(), "layout of version 1") {
+		t.Errorf("decodeState of a version 1 state = %v, want the layout named", err)
+	}
+}
+
+// TestPayloadGroupEncoding pins the payload group's bytes and checks that
+// parsing finds every payload, a withheld one, and refuses what is not a
+// group.
+func TestPayloadGroupEncoding(t *testing.T) {
+	payloads := [][]byte{[]byte("first"), nil, []byte("third payload")}
+	b := encodePayloadGroup(payloads)
+	golden(t, "payload_group.golden", []byte(hex.Dump(b)))
+	g, err := parsePayloadGroup(12, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.first != 10 || g.last != 12 || g.total() != len(g.data) {
+		t.Fatalf("group = entries %d to %d, %d of %d bytes accounted for", g.first, g.last, g.total(), len(g.data))
+	}
+	for _, i := range []uint64{12, 10, 11, 12} { // out of order too
+		got, err := g.payload(i)
+		if err != nil || !bytes.Equal(got, payloads[i-10]) {
+			t.Errorf("payload(%d) = %q, %v, want %q", i, got, err, payloads[i-10])
+		}
+	}
+	if _, err := g.payload(9); err == nil {
+		t.Error("payload(9) of a group of entries 10 to 12 succeeded")
+	}
+	w, err := g.without(12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := encodePayloadGroup([][]byte{payloads[0], nil, nil}); !bytes.Equal(w, want) {
+		t.Errorf("without(12) = %x, want %x", w, want)
+	}
+	for _, bad := range []struct {
+		last uint64
+		b    []byte
+	}{
+		{12, nil},
+		{12, b[:4]},
+		{12, append([]byte{2}, b[1:]...)},
+		{1, b},                      // three entries cannot end at entry 1
+		{12, b[:10]},                // the length table is cut
+		{12, []byte{1, 0, 0, 0, 0}}, // no entries
+	} {
+		if _, err := parsePayloadGroup(bad.last, bad.b); err == nil {
+			t.Errorf("parsePayloadGroup(%d, %x) accepted", bad.last, bad.b)
+		}
+	}
+}
+
+func FuzzParsePayloadGroup(f *testing.F) {
+	f.Add(uint64(12), encodePayloadGroup([][]byte{[]byte("a"), nil, []byte("bc")}))
+	f.Add(uint64(0), encodePayloadGroup([][]byte{[]byte("x")}))
+	f.Fuzz(func(t *testing.T, last uint64, b []byte) {
+		g, err := parsePayloadGroup(last, b)
+		if err != nil {
+			return
+		}
+		if g.first > g.last || g.last != last {
+			t.Fatalf("group of entries %d to %d from key %d", g.first, g.last, last)
+		}
+		whole := true
+		payloads := make([][]byte, 0, 8)
+		for i := g.first; i <= g.last && i-g.first < 1<<16; i++ {
+			p, err := g.payload(i)
+			if err != nil {
+				whole = false
+				break
+			}
+			payloads = append(payloads, p)
+		}
+		if whole && g.last-g.first < 1<<16 && g.total() == len(g.data) && !bytes.Equal(encodePayloadGroup(payloads), b) {
+			t.Fatalf("parsePayloadGroup(%d, %x) does not round-trip", last, b)
+		}
+	})
 }
 
 func FuzzDecodeState(f *testing.F) {

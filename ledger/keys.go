@@ -9,7 +9,7 @@ package ledger
 //	'C' size:8                   signed checkpoint (C2SP tlog-checkpoint note) of the tree of that size
 //	'E' N:8                      entry bundle N (tlog-tiles: uint16 length + encoded header, up to 256)
 //	'H' leaf hash:32             index:8 of the entry with that leaf hash
-//	'P' index:8                  payload of the entry
+//	'P' last:8                   payload group: the payloads of one batch, ending at entry last (see payloads.go)
 //	'S'                          the log's state, see encodeState
 //	'T' level:1 N:8              tile level/N (tlog-tiles: up to 256 hashes of 32 bytes)
 //	'W' index:8                  the entry's payload is withheld; value: the reason, UTF-8
@@ -19,9 +19,9 @@ package ledger
 // smaller tree, is a prefix of the stored value, since the hashes of a tree
 // never change once computed.
 //
-// Every batch writes, in one transaction: the payload and leaf-hash keys of
-// its entries, the bundles and tiles it changed, its checkpoint and the
-// state. So the store always holds whole batches.
+// Every batch writes, in one transaction: its payload group, the leaf-hash
+// keys of its entries, the bundles and tiles it changed, its checkpoint and
+// the state. So the store always holds whole batches.
 
 import (
 	"encoding/binary"
@@ -77,7 +77,10 @@ type state struct {
 	LastTime  int64
 }
 
-const stateVersion = 1
+// stateVersion is the version of the state record and of the layout of the
+// store it describes. Version 1 stored each payload under its own key;
+// version 2 stores them in payload groups.
+const stateVersion = 2
 
 // stateSize is the length of an encoded state:
 //
@@ -94,6 +97,9 @@ func encodeState(s state) []byte {
 }
 
 func decodeState(b []byte) (state, error) {
+	if len(b) == stateSize && b[0] == 1 {
+		return state{}, fmt.Errorf("%w: the store has the layout of version 1 (one key per payload), this build reads version %d (payload groups); append its entries' payloads to a new log, or open it with the build that wrote it", ErrCorrupt, stateVersion)
+	}
 	if len(b) != stateSize || b[0] != stateVersion {
 		return state{}, fmt.Errorf("%w: state record has %d bytes and version %d, want %d bytes and version %d", ErrCorrupt, len(b), firstByte(b), stateSize, stateVersion)
 	}

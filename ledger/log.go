@@ -33,7 +33,10 @@ type Log struct {
 	pub atomic.Pointer[published]
 
 	// Admission of appends.
-	closeMu      sync.RWMutex
+	closeMu sync.RWMutex
+	// withholdMu serialises Withhold: withholding rewrites a payload group
+	// that holds other entries, which a concurrent Withhold may be rewriting.
+	withholdMu   sync.Mutex
 	closed       bool
 	queue        chan *request
 	pending      atomic.Int64 // admitted and not answered
@@ -295,7 +298,7 @@ func (l *Log) initialise() (*published, error) {
 // beyond. It returns the partial bundle the sequencer extends next.
 func (l *Log) checkLastEntry(txn *badger.Txn, st state) ([]byte, error) {
 	n, w := st.Size/verify.TileWidth, int(st.Size%verify.TileWidth)
-	if _, err := txn.Get(payloadKey(st.Size)); !errors.Is(err, badger.ErrKeyNotFound) {
+	if payloadBeyond(txn, st.Size) {
 		return nil, fmt.Errorf("%w: a payload lies beyond the log's size %d", ErrCorrupt, st.Size)
 	}
 	if _, err := txn.Get(bundleKey(n + 1)); !errors.Is(err, badger.ErrKeyNotFound) {

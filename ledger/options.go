@@ -228,8 +228,9 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// sealCount bounds the keys sealing a batch adds to its transaction.
-func sealCount(o Options) int64 { return int64(o.MaxBatchSize/256+2)*2 + 8 + 2 }
+// sealCount bounds the keys sealing a batch adds to its transaction (its
+// payload group is one of them).
+func sealCount(o Options) int64 { return int64(o.MaxBatchSize/256+2)*2 + 8 + 3 }
 
 // sealReserve bounds what sealing a batch adds to its transaction, by
 // Badger's accounting: the level-0 tiles and entry bundles a batch of

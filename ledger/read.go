@@ -3,6 +3,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -156,16 +157,55 @@ func parseEntry(index uint64, header []byte) (Entry, error) {
 	return Entry{Index: index, Header: header, Parsed: h, LeafHash: verify.LeafHash(header)}, nil
 }
 
-// readPayload fills in the payload of e, or the reason it was withheld.
+// readPayload fills in the payload of e, or the reason it was withheld. It
+// copies only e's payload out of its group.
 func readPayload(txn *badger.Txn, e *Entry) error {
-	p, err := get(txn, payloadKey(e.Index))
-	if err == nil {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
+	defer it.Close()
+	last, ok := seekPayloadGroup(it, e.Index)
+	if !ok {
+		return fmt.Errorf("%w: no payload group holds entry %d", ErrCorrupt, e.Index)
+	}
+	var damage error
+	err := it.Item().Value(func(v []byte) error {
+		g, err := parsePayloadGroup(last, v)
+		if err == nil {
+			var p []byte
+			if p, err = g.payload(e.Index); p != nil {
+				e.Payload = bytes.Clone(p)
+			}
+		}
+		damage = err
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: reading the payload group of entry %d: %w", ErrStorage, e.Index, err)
+	}
+	if damage != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, damage)
+	}
+	if e.Payload != nil {
+		return nil
+	}
+	return readWithheld(txn, e)
+}
+
+// groupPayload fills in the payload of e from g, the group that holds it,
+// or the reason it was withheld.
+func groupPayload(txn *badger.Txn, g *payloadGroup, e *Entry) error {
+	p, err := g.payload(e.Index)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if p != nil {
 		e.Payload = p
 		return nil
 	}
-	if !errors.Is(err, ErrNotFound) {
-		return err
-	}
+	return readWithheld(txn, e)
+}
+
+// readWithheld fills in the reason e's payload was withheld; it has none.
+func readWithheld(txn *badger.Txn, e *Entry) error {
 	reason, err := get(txn, withheldKey(e.Index))
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w: the payload of entry %d is missing", ErrCorrupt, e.Index)
@@ -222,7 +262,7 @@ func (l *Log) Entries(ctx context.Context, start, end uint64, f func(Entry) erro
 func entriesIn(ctx context.Context, txn *badger.Txn, start, end uint64, f func(Entry) error) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPayload}})
 	defer it.Close()
-	it.Seek(payloadKey(start))
+	var group *payloadGroup
 	var entries [][]byte
 	for i := start; i < end; i++ {
 		if err := ctx.Err(); err != nil {
@@ -246,12 +286,21 @@ func entriesIn(ctx context.Context, txn *badger.Txn, start, end uint64, f func(E
 		if err != nil {
 			return err
 		}
-		if it.Valid() && binary.BigEndian.Uint64(it.Item().Key()[1:]) == i {
-			if e.Payload, err = it.Item().ValueCopy(nil); err != nil {
-				return fmt.Errorf("%w: %w", ErrStorage, err)
+		if group == nil || i > group.last {
+			last, ok := seekPayloadGroup(it, i)
+			if !ok {
+				return fmt.Errorf("%w: no payload group holds entry %d", ErrCorrupt, i)
 			}
-			it.Next()
-		} else if err := readPayload(txn, &e); err != nil {
+			// A copy per group: the payloads handed to f are slices of it.
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("%w: reading the payload group of entry %d: %w", ErrStorage, i, err)
+			}
+			if group, err = parsePayloadGroup(last, v); err != nil {
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+		}
+		if err := groupPayload(txn, group, &e); err != nil {
 			return err
 		}
 		if err := f(e); err != nil {
@@ -385,8 +434,18 @@ func (l *Log) Withhold(ctx context.Context, index uint64, reason string) error {
 	if l.closed {
 		return ErrClosed
 	}
+	l.withholdMu.Lock()
+	defer l.withholdMu.Unlock()
 	err := l.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Delete(payloadKey(index)); err != nil {
+		g, err := readPayloadGroup(txn, index)
+		if err != nil {
+			return err
+		}
+		v, err := g.without(index)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if err := txn.Set(payloadKey(g.last), v); err != nil {
 			return err
 		}
 		return txn.Set(withheldKey(index), []byte(reason))

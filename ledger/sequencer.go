@@ -59,6 +59,12 @@ type batch struct {
 	valueThreshold int64
 	bytes          int
 	pub            *published // the tree head after the batch, set when sealed
+	// payloads are the entries' payloads, written as one payload group
+	// when the batch is sealed; groupCost is what that group adds to the
+	// transaction, included in cost.
+	payloads  [][]byte
+	groupLen  int64
+	groupCost int64
 }
 
 type write struct{ key, value []byte }
@@ -74,6 +80,23 @@ func (b *batch) set(key, value []byte) {
 		v = 12
 	}
 	b.cost += int64(len(key)) + v + 12
+}
+
+// addPayload adds an entry's payload to the batch's payload group and
+// counts the group as set would.
+func (b *batch) addPayload(p []byte) {
+	if len(b.payloads) == 0 {
+		b.groupLen = payloadGroupHeader
+	}
+	b.payloads = append(b.payloads, p)
+	b.groupLen += 4 + int64(len(p))
+	v := b.groupLen
+	if v >= b.valueThreshold {
+		v = 12
+	}
+	b.cost -= b.groupCost
+	b.groupCost = 9 + v + 12
+	b.cost += b.groupCost
 }
 
 // seqState is the sequencer's view of the log, ahead of what is published
@@ -477,7 +500,7 @@ func (l *Log) add(b *batch, r *request) (refused, err error) {
 	h := verify.Header{Index: i, Time: now, PayloadDigest: r.digest, PrevChain: s.st.ChainHead}
 	enc := h.Marshal()
 	leaf := verify.LeafHash(enc)
-	b.set(payloadKey(i), r.payload)
+	b.addPayload(r.payload)
 	b.set(leafKey(leaf), binary.BigEndian.AppendUint64(nil, i))
 	for _, kv := range index {
 		b.set(indexKeyOf(kv.Key), kv.Value)
@@ -527,6 +550,10 @@ func cmpErr(errs ...error) error {
 // seal stages the batch's tiles, bundles, checkpoint and state.
 func (l *Log) seal(b *batch) error {
 	s := &l.seq
+	if len(b.payloads) > 0 {
+		// Counted in b.cost as the payloads were added.
+		b.writes = append(b.writes, write{payloadKey(s.st.Size - 1), encodePayloadGroup(b.payloads)})
+	}
 	for _, t := range s.dirty {
 		t.dirty = false
 		b.set(tileKey(t.level, t.index), t.data())

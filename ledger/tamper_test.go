@@ -94,7 +94,27 @@ func TestTamperDetectedAndLocated(t *testing.T) {
 	pick(prefixBundle, 8, func(kv storedKV, pos int) int64 {
 		return int64(binary.BigEndian.Uint64(kv.key[1:])*verify.TileWidth) + int64(pos/(2+verify.HeaderSize))
 	})
-	pick(prefixPayload, 8, func(kv storedKV, pos int) int64 { return int64(binary.BigEndian.Uint64(kv.key[1:])) })
+	pick(prefixPayload, 16, func(kv storedKV, pos int) int64 {
+		// The fixed part names the group's first entry, a length its
+		// entry, a payload byte the entry it belongs to.
+		g, err := parsePayloadGroup(binary.BigEndian.Uint64(kv.key[1:]), kv.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := payloadGroupHeader + len(g.lengths)
+		switch {
+		case pos < payloadGroupHeader:
+			return int64(g.first)
+		case pos < header:
+			return int64(g.first) + int64(pos-payloadGroupHeader)/4
+		}
+		off := header
+		for i := g.first; ; i++ {
+			if off += g.length(i); pos < off {
+				return int64(i)
+			}
+		}
+	})
 	pick(prefixTile, 10, func(kv storedKV, pos int) int64 {
 		level := uint(kv.key[1]) * verify.TileHeight
 		return int64((binary.BigEndian.Uint64(kv.key[2:])*verify.TileWidth + uint64(pos/32)) << level)

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -478,8 +479,42 @@ func flipStored(t *testing.T, ledgerDir string, key []byte, at int) {
 	}
 }
 
-func payloadKey(i uint64) []byte {
-	return []byte{'P', byte(i >> 56), byte(i >> 48), byte(i >> 40), byte(i >> 32), byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+// payloadByte finds where entry i's payload is stored: the key of the
+// payload group that holds it and the offset of the payload's byte at in
+// the group (version:1, count:4, count lengths:4, then the payloads).
+func payloadByte(t *testing.T, ledgerDir string, i uint64, at int) ([]byte, int) {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(ledgerDir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var key []byte
+	var off int
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'P'}})
+		defer it.Close()
+		it.Seek(binary.BigEndian.AppendUint64([]byte{'P'}, i))
+		if !it.Valid() {
+			return fmt.Errorf("no payload group holds entry %d", i)
+		}
+		key = it.Item().KeyCopy(nil)
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		count := uint64(binary.BigEndian.Uint32(v[1:]))
+		first := binary.BigEndian.Uint64(key[1:]) + 1 - count
+		off = 5 + 4*int(count)
+		for j := first; j < i; j++ {
+			off += int(binary.BigEndian.Uint32(v[5+4*(j-first):]))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, off + at
 }
 
 // TestCLIAuditFindsTampering: an agency imports, an auditor verifies the
@@ -509,13 +544,15 @@ func TestCLIAuditFindsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, tc := range []struct {
+	type tamper struct {
 		name  string
 		key   []byte
 		at    int
 		index uint64
-	}{
-		{"a payload byte", payloadKey(123), 30, 123},
+	}
+	key, at := payloadByte(t, filepath.Join(dir, "ledger"), 123, 30)
+	cases := []tamper{{"a payload byte", key, at, 123}}
+	for _, tc := range []tamper{
 		// Entry 200's header in entry bundle 0: 2-byte length, then 81 bytes
 		// per entry; byte 20 of the header is in its payload digest.
 		{"a header byte", []byte{'E', 0, 0, 0, 0, 0, 0, 0, 0}, 200*(2+81) + 2 + 20, 200},
@@ -523,6 +560,9 @@ func TestCLIAuditFindsTampering(t *testing.T) {
 		// refuses to serve the entry.
 		{"a header's index", []byte{'E', 0, 0, 0, 0, 0, 0, 0, 0}, 200*(2+81) + 2 + 8, 200},
 	} {
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			copyDir := t.TempDir()
 			copyTree(t, dir, copyDir)
