@@ -5,7 +5,9 @@ package query
 import (
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -48,6 +50,13 @@ func isCJK(r rune) bool {
 	if r < 0x3000 {
 		return false
 	}
+	if r < 0x10000 {
+		return runeClasses()[r]&classCJK != 0
+	}
+	return isCJKSlow(r)
+}
+
+func isCJKSlow(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) || r == 'ー' || r == '々' || r == '〆'
 }
 
@@ -55,11 +64,66 @@ func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || 'A' <= r && r <= 'Z'
 	}
+	if r < 0x10000 {
+		return runeClasses()[r]&classWord != 0
+	}
+	return isWordRuneSlow(r)
+}
+
+func isWordRuneSlow(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-// normalize returns s in NFKC, lower-cased.
+// What the tokenizer needs to know of each rune of the Basic Multilingual
+// Plane, looked up in one table instead of the Unicode tables' searches
+// (which cost more than the rest of the tokenizer together).
+const (
+	// classStarter: NFKC leaves the rune as it is, and nothing before it
+	// combines with it (norm's BoundaryBefore): a normalization boundary.
+	classStarter = 1 << iota
+	// classLower: unicode.ToLower leaves the rune as it is.
+	classLower
+	classCJK  // isCJKSlow
+	classWord // isWordRuneSlow
+)
+
+// runeClasses returns the class bits of every BMP rune, computed once (in
+// about 15 ms) from the definitions the slow paths use.
+var runeClasses = sync.OnceValue(func() *[0x10000]uint8 {
+	var t [0x10000]uint8
+	for r := rune(0); r < 0x10000; r++ {
+		if utf16.IsSurrogate(r) {
+			continue // never decoded from valid UTF-8
+		}
+		var c uint8
+		s := string(r)
+		if norm.NFKC.PropertiesString(s).BoundaryBefore() && norm.NFKC.String(s) == s {
+			c |= classStarter
+		}
+		if unicode.ToLower(r) == r {
+			c |= classLower
+		}
+		if r >= 0x3000 && isCJKSlow(r) {
+			c |= classCJK
+		}
+		if isWordRuneSlow(r) {
+			c |= classWord
+		}
+		t[r] = c
+	}
+	return &t
+})
+
+// normalize returns s in NFKC, lower-cased: normalizeSlow(s), faster.
 func normalize(s string) string {
+	if out, ok := normalizeFast(s); ok {
+		return out
+	}
+	return normalizeSlow(s)
+}
+
+// normalizeSlow is the definition of normalize.
+func normalizeSlow(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -73,10 +137,100 @@ func normalize(s string) string {
 	return strings.ToLower(s)
 }
 
+// normalizeFast is normalize for valid UTF-8 without U+FFFD (ok false
+// otherwise). Text is mostly starters that NFKC leaves alone; only the
+// runs of other runes go through norm, each up to the next starter (a
+// boundary: NFKC is the same on either side of it), appended to the
+// normal form so far (norm's Append combines them with the starter before
+// them where they combine). Then it lower-cases what needs it.
+func normalizeFast(s string) (string, bool) {
+	cls := runeClasses()
+	var b []byte // the normal form so far, once it differs from s
+	done := 0    // s[:done] is in b (when b != nil)
+	ascii := true
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		ascii = false
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError {
+			return "", false
+		}
+		if r < 0x10000 && cls[r]&classStarter != 0 {
+			i += n
+			continue
+		}
+		end := i + n
+		for end < len(s) && s[end] >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[end:])
+			if r == utf8.RuneError {
+				return "", false
+			}
+			if r < 0x10000 && cls[r]&classStarter != 0 {
+				break
+			}
+			end += n
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s)+16)
+		}
+		b = norm.NFKC.AppendString(append(b, s[done:i]...), s[i:end])
+		done, i = end, end
+	}
+	if ascii {
+		return strings.ToLower(s), true
+	}
+	if b != nil {
+		s = string(append(b, s[done:]...))
+	}
+	return toLower(s, cls), true
+}
+
+// toLower is strings.ToLower for valid UTF-8, with the table's help.
+func toLower(s string, cls *[0x10000]uint8) string {
+	var b []byte // the result so far, once it differs from s
+	done := 0    // s[:done] is in b (when b != nil)
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		switch {
+		case r < utf8.RuneSelf:
+			if r < 'A' || r > 'Z' {
+				i++
+				continue
+			}
+		default:
+			r, n = utf8.DecodeRuneInString(s[i:])
+			if r < 0x10000 && cls[r]&classLower != 0 {
+				i += n
+				continue
+			}
+		}
+		if l := unicode.ToLower(r); l != r {
+			if b == nil {
+				b = make([]byte, 0, len(s))
+			}
+			b = append(b, s[done:i]...)
+			b = utf8.AppendRune(b, l)
+			done = i + n
+		}
+		i += n
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[done:]...))
+}
+
 // appendTokens appends the tokens of s to dst, repeats included. The
 // tokens are substrings of s's normal form: cutting them costs no copies.
 func appendTokens(dst []string, s string) []string {
 	s = normalize(s)
+	if dst == nil {
+		// Japanese text gives about a token per character.
+		dst = make([]string, 0, len(s)/3+1)
+	}
 	// The current CJK run: the start of its previous rune (-1 before its
 	// second), of its current rune, and the run's length in runes.
 	prev, cur, run := -1, -1, 0
@@ -88,9 +242,18 @@ func appendTokens(dst []string, s string) []string {
 		}
 		run = 0
 	}
+	cls := runeClasses()
 	for i, r := range s {
+		var c uint8
+		if r < 0x10000 {
+			c = cls[r]
+		} else if isCJKSlow(r) {
+			c = classCJK
+		} else if isWordRuneSlow(r) {
+			c = classWord
+		}
 		switch {
-		case isCJK(r):
+		case c&classCJK != 0:
 			if word >= 0 {
 				dst = append(dst, s[word:i])
 				word = -1
@@ -100,7 +263,7 @@ func appendTokens(dst []string, s string) []string {
 			if run >= 2 {
 				dst = append(dst, s[prev:i+utf8.RuneLen(r)])
 			}
-		case isWordRune(r):
+		case c&classWord != 0:
 			flushRun()
 			if word < 0 {
 				word = i
