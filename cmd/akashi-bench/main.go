@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -84,8 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.govKey, "governance-key", "", "the server's governance key (PEM), to register the agencies' keys; needed to append")
 	fs.StringVar(&c.mode, "mode", "stream", "unary: one AppendRecord at a time per agency key; stream: an AppendRecords stream per key; read: readers only")
 	fs.IntVar(&c.agencies, "agencies", 32, "agency keys appending at once (each keeps its own sequence)")
-	fs.StringVar(&c.reads, "reads", "mix", "what readers fetch: mix (entries, inclusion proofs, tiles and the log's info in turn) or proofs (REST inclusion proofs only)")
-	fs.IntVar(&c.readers, "readers", 0, "readers fetching entries, proofs, tiles and records, in parallel with the writers")
+	fs.StringVar(&c.reads, "reads", "mix", "what readers fetch: mix (entries, inclusion proofs, tiles, the log's info and journalists' queries in turn), proofs (REST inclusion proofs only) or queries (searches, aggregates and the change feed only)")
+	fs.IntVar(&c.readers, "readers", 0, "readers fetching entries, proofs, tiles and queries, in parallel with the writers")
 	fs.Float64Var(&c.rate, "rate", 0, "appends per second offered in total, open loop; 0 = as fast as the server takes them")
 	fs.Float64Var(&c.readRate, "read-rate", 0, "reads per second offered in total, open loop; 0 = as fast as possible")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to run")
@@ -103,8 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("-mode %q: want unary, stream or read", c.mode)
 	}
-	if c.reads != "mix" && c.reads != "proofs" {
-		return fmt.Errorf("-reads %q: want mix or proofs", c.reads)
+	switch c.reads {
+	case "mix", "proofs", "queries":
+	default:
+		return fmt.Errorf("-reads %q: want mix, proofs or queries", c.reads)
 	}
 	switch c.kind {
 	case "decision", "disbursement":
@@ -382,7 +385,7 @@ func (e httpError) Error() string { return "HTTP " + strconv.Itoa(int(e)) }
 func (b *bench) run(ctx context.Context) (*results, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.duration)
 	defer cancel()
-	appends, reads := &recorder{}, &recorder{}
+	appends, reads, queries := &recorder{}, &recorder{}, &recorder{}
 	var rss atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -411,11 +414,13 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	}
 	for r := range readers {
 		wg.Add(1)
-		go func() { defer wg.Done(); b.read(ctx, r, readers, start, reads) }()
+		go func() { defer wg.Done(); b.read(ctx, r, readers, start, reads, queries) }()
 	}
 	wg.Wait()
 	el := time.Since(start)
-	return newResults(b.cfg, el, appends, reads, rss.Load()), nil
+	res := newResults(b.cfg, el, appends, reads, rss.Load())
+	res.Queries = op(queries, el)
+	return res, nil
 }
 
 // due paces an open-loop sender: it returns when the i-th operation is due
@@ -520,10 +525,24 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 	}
 }
 
-// read fetches, in turn, an entry, an inclusion proof, a tile and a log
-// info over REST and the tlog-tiles API; with -reads proofs, inclusion
-// proofs only.
-func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *recorder) {
+// Read kinds: the log's reads, then the journalists' queries.
+const (
+	readEntry = iota
+	readProof
+	readTile
+	readInfo
+	queryText      // a text search
+	queryFiltered  // a search by kind, publisher and area, sorted by amount
+	queryAggregate // disbursements summed by area and month
+	queryChanges   // a page of the change feed
+	readKinds
+)
+
+// read fetches, in turn, an entry, an inclusion proof, a tile, the log's
+// info (over REST and the tlog-tiles API) and the journalists' queries
+// (REST), recording the log's reads in rec and the queries in qrec; with
+// -reads proofs, inclusion proofs only; with -reads queries, queries only.
+func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec, qrec *recorder) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	interval := time.Duration(0)
 	if b.cfg.readRate > 0 {
@@ -546,24 +565,14 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *
 			continue
 		}
 		idx := (uint64(i)*2654435761 + uint64(r)*40503) % size
-		var path string
-		kind := i % 4
-		if b.cfg.reads == "proofs" {
-			kind = 1
+		kind := i % readKinds
+		switch b.cfg.reads {
+		case "proofs":
+			kind = readProof
+		case "queries":
+			kind = queryText + i%(readKinds-queryText)
 		}
-		switch kind {
-		case 0:
-			path = fmt.Sprintf("/v1/entries/%d", idx)
-		case 1:
-			path = fmt.Sprintf("/v1/proofs/inclusion?index=%d", idx)
-		case 2:
-			path = "/tile/0/" + tileIndex(idx/256)
-			if (idx/256+1)*256 > size {
-				path = "/checkpoint"
-			}
-		case 3:
-			path = "/v1/log"
-		}
+		path := readPath(kind, i, idx, size)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.cfg.httpURL+path, nil)
 		resp, err := hc.Do(req)
 		if err == nil {
@@ -576,9 +585,45 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec *
 		if ctx.Err() != nil {
 			return
 		}
-		rec.done(time.Since(at), err)
+		if kind >= queryText {
+			qrec.done(time.Since(at), err)
+		} else {
+			rec.done(time.Since(at), err)
+		}
 	}
 }
+
+// readPath returns the path of the i-th read, of the given kind, for a log
+// of size entries; idx is an index in it. The queries ask what a
+// journalist would of the records the load tool appends (its agencies'
+// disbursements in Tokyo's wards), and work on any log.
+func readPath(kind, i int, idx, size uint64) string {
+	switch kind {
+	case readEntry:
+		return fmt.Sprintf("/v1/entries/%d", idx)
+	case readProof:
+		return fmt.Sprintf("/v1/proofs/inclusion?index=%d", idx)
+	case readTile:
+		if (idx/256+1)*256 > size {
+			return "/checkpoint"
+		}
+		return "/tile/0/" + tileIndex(idx/256)
+	case readInfo:
+		return "/v1/log"
+	case queryText:
+		return "/v1/records?page_size=20&q=" + url.QueryEscape(benchQueryTerms[i%len(benchQueryTerms)])
+	case queryFiltered:
+		return fmt.Sprintf("/v1/records?kind=disbursement&publisher=%s&area=%s&sort=-amount&currency=JPY&page_size=20",
+			benchAgency(i%8), benchWards[i%len(benchWards)])
+	case queryAggregate:
+		return "/v1/aggregates?group_by=area,month&kind=disbursement&publisher=" + benchAgency(i%8)
+	default:
+		return fmt.Sprintf("/v1/changes?since=%d&page_size=100", idx)
+	}
+}
+
+// benchQueryTerms are what the text searches look for.
+var benchQueryTerms = []string{"協力金", "さくら食堂", "負荷試験", "感染拡大防止"}
 
 func tileIndex(n uint64) string {
 	s := fmt.Sprintf("%03d", n%1000)
@@ -631,8 +676,11 @@ type results struct {
 	Appends     *opResults `json:"appends,omitempty"`
 	// Admitted is the appends' latency from sending to answer, admitted
 	// appends only (no errors, no time behind the schedule).
-	Admitted   *opResults `json:"admitted,omitempty"`
+	Admitted *opResults `json:"admitted,omitempty"`
+	// Reads are the log's reads (entries, proofs, tiles, info); Queries
+	// the journalists' queries.
 	Reads      *opResults `json:"reads,omitempty"`
+	Queries    *opResults `json:"queries,omitempty"`
 	PeakRSSMiB float64    `json:"server_peak_rss_mib"`
 }
 
@@ -685,7 +733,7 @@ func (r *results) print(w io.Writer) {
 	for _, x := range []struct {
 		name string
 		o    *opResults
-	}{{"append", r.Appends}, {"admitted", r.Admitted}, {"read", r.Reads}} {
+	}{{"append", r.Appends}, {"admitted", r.Admitted}, {"read", r.Reads}, {"query", r.Queries}} {
 		if x.o == nil {
 			continue
 		}
