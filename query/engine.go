@@ -332,10 +332,8 @@ func (e *Engine) facts(ctx context.Context, s *set, f func(*Fact)) error {
 	hi, _ := s.last()
 	first, last := lo/factsPerBlock, hi/factsPerBlock
 	visit := func(block uint32, v []byte) error {
-		return decodeFacts(v, block, func(x *Fact) bool {
-			if x.Index < s.size && s.has(uint32(x.Index)) {
-				f(x)
-			}
+		return decodeFacts(v, block, s.holds, func(x *Fact) bool {
+			f(x)
 			return true
 		}, nil)
 	}
@@ -409,10 +407,8 @@ func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, f func(
 				if b >= b1 {
 					return false, nil
 				}
-				return true, decodeFacts(v, b, func(x *Fact) bool {
-					if x.Index < s.size && s.has(uint32(x.Index)) {
-						f(w, x)
-					}
+				return true, decodeFacts(v, b, s.holds, func(x *Fact) bool {
+					f(w, x)
 					return true
 				}, nil)
 			})

@@ -5,6 +5,7 @@ package query
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
@@ -116,7 +117,7 @@ func (w *factWriter) add(get func([]byte) ([]byte, error), f *Fact) (ledger.KV, 
 		switch {
 		case err == nil:
 			w.buf = append(make([]byte, 0, len(b)+512), b...)
-			err := decodeFacts(b, block, func(f *Fact) bool { w.last = f.Index; return true }, func(s string) {
+			err := decodeFacts(b, block, nil, func(f *Fact) bool { w.last = f.Index; return true }, func(s string) {
 				w.strings[s] = w.nstr
 				w.nstr++
 			})
@@ -167,13 +168,36 @@ func (w *factWriter) add(get func([]byte) ([]byte, error), f *Fact) (ledger.KV, 
 	return ledger.KV{Key: factKey(block), Value: w.buf}, nil
 }
 
-// decodeFacts calls f with each row of a block until f returns false;
-// newString, if set, sees each new interned string.
-func decodeFacts(b []byte, block uint32, f func(*Fact) bool, newString func(string)) error {
+// factScratch is decodeFacts' table of a block's interned strings, reused
+// from block to block.
+type factScratch struct {
+	at   []uint64
+	strs []string
+}
+
+var factScratchPool = sync.Pool{New: func() any { return &factScratch{at: make([]uint64, 0, 512), strs: make([]string, 0, 512)} }}
+
+func (sc *factScratch) release() {
+	clear(sc.strs)
+	sc.at, sc.strs = sc.at[:0], sc.strs[:0]
+	factScratchPool.Put(sc)
+}
+
+// decodeFacts calls f with each row of a block for which want (if set)
+// holds, until f returns false; newString, if set, sees each new interned
+// string. The strings of the rows not wanted are not copied out of b: an
+// aggregate over one publisher skips most of the rows it reads.
+func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*Fact) bool, newString func(string)) error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: fact block %d: %s", ledger.ErrCorrupt, block, what)
 	}
-	var strs []string
+	// The block's interned strings, as where they are in the block
+	// (start<<32 | end), copied out ("" until then: "" is never
+	// interned) when a wanted row needs them.
+	all := b
+	sc := factScratchPool.Get().(*factScratch)
+	defer sc.release()
+	keep := true // the current row is wanted
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -202,17 +226,30 @@ func decodeFacts(b []byte, block uint32, f func(*Fact) bool, newString func(stri
 			if !ok || n > uint64(len(b)) {
 				return "", false
 			}
-			s := string(b[:n])
+			start := uint64(len(all) - len(b))
+			sc.at = append(sc.at, start<<32|(start+n))
+			sc.strs = append(sc.strs, "")
 			b = b[n:]
-			strs = append(strs, s)
 			if newString != nil {
-				newString(s)
+				sc.strs[len(sc.strs)-1] = string(all[start : start+n])
+				newString(sc.strs[len(sc.strs)-1])
 			}
-			return s, true
-		case k-2 < uint64(len(strs)):
-			return strs[k-2], true
+			if !keep {
+				return "", true
+			}
+			k = uint64(len(sc.strs)) + 1
 		}
-		return "", false
+		if k-2 >= uint64(len(sc.strs)) {
+			return "", false
+		}
+		if !keep {
+			return "", true
+		}
+		i := k - 2
+		if sc.strs[i] == "" {
+			sc.strs[i] = string(all[sc.at[i]>>32 : sc.at[i]&(1<<32-1)])
+		}
+		return sc.strs[i], true
 	}
 	var fact Fact
 	for len(b) > 0 {
@@ -222,6 +259,7 @@ func decodeFacts(b []byte, block uint32, f func(*Fact) bool, newString func(stri
 			return bad("row header")
 		}
 		fact.Index = uint64(block)*factsPerBlock + off
+		keep = want == nil || want(fact.Index)
 		fact.Kind, fact.Tag, fact.TT = record.Kind(b[0]), akashiv1.Tag(b[1]), akashiv1.TransactionType(b[2])
 		flags := b[3]
 		b = b[4:]
@@ -257,7 +295,7 @@ func decodeFacts(b []byte, block uint32, f func(*Fact) bool, newString func(stri
 				return bad("string")
 			}
 		}
-		if !f(&fact) {
+		if keep && !f(&fact) {
 			return nil
 		}
 	}

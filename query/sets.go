@@ -63,6 +63,9 @@ func unionOf(ps []plist, size uint64) (*set, error) {
 
 func (s *set) len() int { return s.n }
 
+// holds reports whether the log index i is in s.
+func (s *set) holds(i uint64) bool { return i < s.size && s.has(uint32(i)) }
+
 func (s *set) has(v uint32) bool {
 	if s.bits != nil {
 		return uint64(v) < s.size && s.bits[v>>6]&(1<<(v&63)) != 0

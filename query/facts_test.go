@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package query
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/akashi-ledger/akashi/ledger"
+)
+
+// TestDecodeFactsWanted writes a block of fact rows that share interned
+// strings and decodes it whole and with filters: a wanted row whose
+// strings were first written by a row left out must read them right.
+func TestDecodeFactsWanted(t *testing.T) {
+	var w factWriter
+	var want []Fact
+	get := func([]byte) ([]byte, error) { return nil, ledger.ErrNotFound }
+	var block []byte
+	for i := range 12 {
+		f := Fact{
+			Index: uint64(i), HasRec: true, RecDay: int32(18000 + i),
+			HasAmount: i%3 != 0, Amount: int64(1000 * i), Currency: []string{"JPY", "USD"}[i%2],
+			Publisher: fmt.Sprintf("JP-JCN-%d", i%3), Payee: fmt.Sprintf("payee-%d", i%5),
+			Programme: "P", Area: fmt.Sprintf("1310%d", i%4),
+		}
+		if !f.HasAmount {
+			f.Currency, f.Amount = "", 0
+		}
+		kv, err := w.add(get, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block = kv.Value
+		want = append(want, f)
+	}
+	for _, tc := range []struct {
+		name string
+		keep func(uint64) bool
+	}{
+		{"all", nil},
+		{"odd", func(i uint64) bool { return i%2 == 1 }},
+		{"last", func(i uint64) bool { return i == 11 }},
+		{"none", func(uint64) bool { return false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []Fact
+			err := decodeFacts(block, 0, tc.keep, func(f *Fact) bool { got = append(got, *f); return true }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exp []Fact
+			for _, f := range want {
+				if tc.keep == nil || tc.keep(f.Index) {
+					exp = append(exp, f)
+				}
+			}
+			if len(got) != len(exp) {
+				t.Fatalf("decoded %d rows, want %d", len(got), len(exp))
+			}
+			for i := range exp {
+				if got[i] != exp[i] {
+					t.Errorf("row %d = %+v, want %+v", exp[i].Index, got[i], exp[i])
+				}
+			}
+		})
+	}
+}
