@@ -46,29 +46,13 @@ func Tokens(s string) []string {
 	return out
 }
 
-func isCJK(r rune) bool {
-	if r < 0x3000 {
-		return false
-	}
-	if r < 0x10000 {
-		return runeClasses()[r]&classCJK != 0
-	}
-	return isCJKSlow(r)
-}
+func isCJK(r rune) bool { return classOf(runeClasses(), r)&classCJK != 0 }
 
 func isCJKSlow(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) || r == 'ー' || r == '々' || r == '〆'
 }
 
-func isWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || 'A' <= r && r <= 'Z'
-	}
-	if r < 0x10000 {
-		return runeClasses()[r]&classWord != 0
-	}
-	return isWordRuneSlow(r)
-}
+func isWordRune(r rune) bool { return classOf(runeClasses(), r)&classWord != 0 }
 
 func isWordRuneSlow(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
@@ -113,6 +97,22 @@ var runeClasses = sync.OnceValue(func() *[0x10000]uint8 {
 	}
 	return &t
 })
+
+// classOf returns r's class bits: from the table cls (runeClasses) in the
+// BMP, CJK and word from their definitions beyond it.
+func classOf(cls *[0x10000]uint8, r rune) uint8 {
+	if r < 0x10000 {
+		return cls[r]
+	}
+	var c uint8
+	if isCJKSlow(r) {
+		c |= classCJK
+	}
+	if isWordRuneSlow(r) {
+		c |= classWord
+	}
+	return c
+}
 
 // normalize returns s in NFKC, lower-cased: normalizeSlow(s), faster.
 func normalize(s string) string {
@@ -244,14 +244,7 @@ func appendTokens(dst []string, s string) []string {
 	}
 	cls := runeClasses()
 	for i, r := range s {
-		var c uint8
-		if r < 0x10000 {
-			c = cls[r]
-		} else if isCJKSlow(r) {
-			c = classCJK
-		} else if isWordRuneSlow(r) {
-			c = classWord
-		}
+		c := classOf(cls, r)
 		switch {
 		case c&classCJK != 0:
 			if word >= 0 {
