@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +65,32 @@ func TestOpenWithAnotherKeyRefused(t *testing.T) {
 	o.Signer, o.Verifier = s, v
 	if _, err := Open(context.Background(), dir, o); !errors.Is(err, ErrCorrupt) || !errors.Is(err, verify.ErrBadSignature) {
 		t.Fatalf("Open with another key = %v, want ErrCorrupt and ErrBadSignature", err)
+	}
+}
+
+// TestOpenAfterEmptyMemtableFile reopens a log in whose folder a crash
+// left a memtable file of no bytes (Badger killed between creating and
+// sizing it, as the crash test once caught): the log opens, whole, and the
+// file is gone.
+func TestOpenAfterEmptyMemtableFile(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, nil)
+	r, err := l.Append(t.Context(), []byte("before the crash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	empty := filepath.Join(dir, "99999.mem")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = openTest(t, dir, nil)
+	defer l.Close()
+	if e, err := l.Entry(t.Context(), r.Index); err != nil || string(e.Payload) != "before the crash" {
+		t.Fatalf("Entry(%d) = %q, %v after reopening", r.Index, e.Payload, err)
+	}
+	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the empty memtable file is still there: %v", err)
 	}
 }
 

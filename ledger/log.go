@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,29 @@ import (
 
 	"github.com/akashi-ledger/akashi/ledger/verify"
 )
+
+// removeEmptyMemtables deletes the empty memtable files in dir. Badger
+// creates a memtable's write-ahead file and then sizes it; a process killed
+// between the two leaves a file of no bytes, which holds nothing, but on
+// which badger.Open then fails every time ("while opening memtables ...
+// Create a new file"; dgraph-io/badger issue 2207). The crash test hit it.
+func removeEmptyMemtables(dir string, log *slog.Logger) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Size() != 0 || !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(f); err != nil {
+			return fmt.Errorf("removing the empty memtable file %s left by a crash: %w", f, err)
+		}
+		log.Warn("ledger: removed an empty memtable file left by a crash", "file", f)
+	}
+	return nil
+}
 
 // Log is an append-only, hash-chained, Merkle-verifiable log stored in
 // Badger. It is safe for concurrent use. Open creates it; Close releases it.
@@ -100,6 +124,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	// heap's peak while appending is halved: the table builders buffer
 	// less (measured in docs/BENCHMARKS.md).
 	bo.Compression = options.None
+	if err := removeEmptyMemtables(dir, o.Logger); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening badger in %s: %w", ErrStorage, dir, err)

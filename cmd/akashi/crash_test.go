@@ -62,7 +62,8 @@ func startProcess(t *testing.T, dir string) *serverProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +78,32 @@ func startProcess(t *testing.T, dir string) *serverProcess {
 	go io.Copy(io.Discard, stdout)
 	if p.grpcAddr == "" {
 		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("the server did not print its gRPC address")
+		err := cmd.Wait()
+		t.Fatalf("the server did not print its gRPC address (%v); its last messages:\n%s", err, stderr.String())
 	}
 	return p
+}
+
+// tailBuffer keeps the last 16 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - 16<<10; over > 0 {
+		b.buf = b.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
 
 func (p *serverProcess) kill() {
