@@ -68,29 +68,87 @@ func TestOpenWithAnotherKeyRefused(t *testing.T) {
 	}
 }
 
-// TestOpenAfterEmptyMemtableFile reopens a log in whose folder a crash
-// left a memtable file of no bytes (Badger killed between creating and
-// sizing it, as the crash test once caught): the log opens, whole, and the
-// file is gone.
-func TestOpenAfterEmptyMemtableFile(t *testing.T) {
-	dir := t.TempDir()
-	l := openTest(t, dir, nil)
-	r, err := l.Append(t.Context(), []byte("before the crash"))
-	if err != nil {
-		t.Fatal(err)
+// TestOpenAfterCrashLeftovers checks that Open starts on a store holding
+// the empty files that a process killed while Badger starts a new file
+// leaves (the crash test found the memtable's), and removes them; and that
+// an empty value-log file that is not the newest, which no crash leaves,
+// is still refused.
+func TestOpenAfterCrashLeftovers(t *testing.T) {
+	newestVlog := func(t *testing.T, dir string) int {
+		vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+		newest := -1
+		for _, f := range vlogs {
+			var id int
+			if _, err := fmt.Sscanf(filepath.Base(f), "%d.vlog", &id); err == nil {
+				newest = max(newest, id)
+			}
+		}
+		if newest < 0 {
+			t.Fatalf("no value-log file in %s", dir)
+		}
+		return newest
 	}
-	l.Close()
-	empty := filepath.Join(dir, "99999.mem")
-	if err := os.WriteFile(empty, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l = openTest(t, dir, nil)
-	defer l.Close()
-	if e, err := l.Entry(t.Context(), r.Index); err != nil || string(e.Payload) != "before the crash" {
-		t.Fatalf("Entry(%d) = %q, %v after reopening", r.Index, e.Payload, err)
-	}
-	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the empty memtable file is still there: %v", err)
+	for _, tc := range []struct {
+		name  string
+		empty func(t *testing.T, dir string) string // the file to leave empty
+		opens bool
+	}{
+		{"memtable", func(*testing.T, string) string { return "99999.mem" }, true},
+		{"next value log", func(t *testing.T, dir string) string {
+			return fmt.Sprintf("%06d.vlog", newestVlog(t, dir)+1)
+		}, true},
+		{"older value log", func(t *testing.T, dir string) string {
+			// The newest stays; an older one is emptied.
+			newest := newestVlog(t, dir)
+			next := filepath.Join(dir, fmt.Sprintf("%06d.vlog", newest+1))
+			if err := os.Rename(filepath.Join(dir, fmt.Sprintf("%06d.vlog", newest)), next); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%06d.vlog", newest)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := openTest(t, dir, nil)
+			r, err := l.Append(t.Context(), []byte("before the crash"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			empty := filepath.Join(dir, tc.empty(t, dir))
+			if err := os.WriteFile(empty, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l, err = Open(t.Context(), dir, testOptions())
+			if !tc.opens {
+				if err == nil {
+					l.Close()
+					t.Fatal("Open succeeded on a store with an empty older value-log file")
+				}
+				if !errors.Is(err, ErrStorage) {
+					t.Errorf("Open = %v, want ErrStorage", err)
+				}
+				if _, err := os.Stat(empty); err != nil {
+					t.Errorf("the older value-log file was removed: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			defer l.Close()
+			if e, err := l.Entry(t.Context(), r.Index); err != nil || string(e.Payload) != "before the crash" {
+				t.Fatalf("Entry(%d) = %q, %v after reopening", r.Index, e.Payload, err)
+			}
+			// Badger starts a new value-log file at every Open, which may
+			// take the removed one's name.
+			if fi, err := os.Stat(empty); err == nil && fi.Size() == 0 {
+				t.Errorf("%s is still empty", empty)
+			}
+			if _, err := l.Append(t.Context(), []byte("after the crash")); err != nil {
+				t.Errorf("Append after reopening: %v", err)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,25 +23,49 @@ import (
 	"github.com/akashi-ledger/akashi/ledger/verify"
 )
 
-// removeEmptyMemtables deletes the empty memtable files in dir. Badger
-// creates a memtable's write-ahead file and then sizes it; a process killed
-// between the two leaves a file of no bytes, which holds nothing, but on
-// which badger.Open then fails every time ("while opening memtables ...
-// Create a new file"; dgraph-io/badger issue 2207). The crash test hit it.
-func removeEmptyMemtables(dir string, log *slog.Logger) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+// removeCrashLeftovers deletes the empty files that Badger leaves when it
+// is killed while starting a new file, before badger.Open trips on them.
+// Badger creates a memtable's write-ahead file, or the next value-log file,
+// and then sizes it; a process killed between the two leaves a file of no
+// bytes, which holds nothing, but on which badger.Open then fails every
+// time ("Create a new file"; dgraph-io/badger issue 2207). The crash test
+// hit it for memtables. Every empty memtable file goes; of the value-log
+// files only the newest, the one a crash can have left empty: an older
+// empty one would be damage, which Open reports.
+func removeCrashLeftovers(dir string, log *slog.Logger) error {
+	mems, err := filepath.Glob(filepath.Join(dir, "*.mem"))
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
+	empty := func(f string) bool {
 		fi, err := os.Stat(f)
-		if err != nil || fi.Size() != 0 || !fi.Mode().IsRegular() {
-			continue
+		return err == nil && fi.Size() == 0 && fi.Mode().IsRegular()
+	}
+	var remove []string
+	for _, f := range mems {
+		if empty(f) {
+			remove = append(remove, f)
 		}
+	}
+	vlogs, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil {
+		return err
+	}
+	newest, newestID := "", -1
+	for _, f := range vlogs {
+		id, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(f), ".vlog"))
+		if err == nil && id > newestID {
+			newest, newestID = f, id
+		}
+	}
+	if newest != "" && empty(newest) {
+		remove = append(remove, newest)
+	}
+	for _, f := range remove {
 		if err := os.Remove(f); err != nil {
-			return fmt.Errorf("removing the empty memtable file %s left by a crash: %w", f, err)
+			return fmt.Errorf("removing the empty file %s left by a crash: %w", f, err)
 		}
-		log.Warn("ledger: removed an empty memtable file left by a crash", "file", f)
+		log.Warn("ledger: removed an empty file left by a crash", "file", f)
 	}
 	return nil
 }
@@ -124,7 +150,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	// heap's peak while appending is halved: the table builders buffer
 	// less (measured in docs/BENCHMARKS.md).
 	bo.Compression = options.None
-	if err := removeEmptyMemtables(dir, o.Logger); err != nil {
+	if err := removeCrashLeftovers(dir, o.Logger); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	db, err := badger.Open(bo)
