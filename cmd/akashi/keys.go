@@ -113,9 +113,12 @@ func writeFileExcl(path string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	// Link, unlike rename, fails if path exists.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	// Link, unlike rename, fails if path exists. A file system without
+	// links gets the file written in place, as before.
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
 		return err
+	} else if err != nil {
+		return writeInPlaceExcl(path, data)
 	}
 	d, err := os.Open(dir)
 	if err != nil {
@@ -123,4 +126,22 @@ func writeFileExcl(path string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// writeInPlaceExcl creates path, writes data and syncs it: writeFileExcl on
+// a file system without hard links.
+func writeInPlaceExcl(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
