@@ -25,6 +25,7 @@ import (
 var (
 	benchRate    = flag.Int("ledger.rate", 20000, "appends per second offered by BenchmarkAppendAtRate (open loop)")
 	benchEntries = flag.Int("ledger.entries", 1000000, "log size for BenchmarkInclusionProof and BenchmarkAppendRSS")
+	benchRawTxn  = flag.Int("ledger.rawtxn", 1000, "entries per transaction in BenchmarkBadgerRaw (256 callers fill at most 256)")
 )
 
 // BenchmarkAppend measures durable appends of 1 KiB payloads by 1, 16, 256
@@ -347,7 +348,7 @@ func peakRSSMiB() float64 {
 var _ = verify.HeaderSize
 
 // BenchmarkBadgerRaw is the yardstick for BenchmarkAppend: raw Badger with
-// the ledger's options, synced transactions of 1,000 1 KiB values with
+// the ledger's options, synced transactions of -ledger.rawtxn 1 KiB values with
 // their keys (and, in the second case, a 32-byte-keyed index entry each,
 // as the ledger writes), one transaction at a time.
 func BenchmarkBadgerRaw(b *testing.B) {
@@ -360,7 +361,7 @@ func BenchmarkBadgerRaw(b *testing.B) {
 			l := openTest(b, b.TempDir(), nil)
 			defer l.Close()
 			v := make([]byte, 1024)
-			const per = 1000
+			per := *benchRawTxn
 			start := time.Now()
 			n := 0
 			for b.Loop() {
