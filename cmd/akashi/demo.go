@@ -9,45 +9,95 @@ import (
 	"io"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	akashiv1 "github.com/akashi-ledger/akashi/gen/akashi/v1"
-	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/record"
 	"github.com/akashi-ledger/akashi/server/demo"
 )
 
 // loadDemo fills an empty log with the demo dataset, through the gRPC API
-// so that every record passes the same checks as any other.
-func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey, origin string, disbursements int, l *ledger.Log, out io.Writer) error {
-	if l.Size() > 1 {
-		fmt.Fprintf(out, "demo: the log is not empty (%d entries); leaving it as it is\n", l.Size())
-		return nil
+// so that every record passes the same checks as any other. A log that an
+// earlier start left with part of the demo (stopped or killed while
+// loading it) is completed: each demo key's chain is taken up where the
+// log says it stands. A log that holds none of the demo's keys is left as
+// it is.
+func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey, origin string, disbursements int, out io.Writer) error {
+	ledgerc := akashiv1.NewLedgerServiceClient(conn)
+	info, err := ledgerc.GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{})
+	if err != nil {
+		return err
 	}
 	ds, err := demo.Generate(demo.Options{Origin: origin, Seed: 2020, Disbursements: disbursements})
 	if err != nil {
 		return err
 	}
-	// Register the demo agencies' keys, as an operator would.
 	reg := akashiv1.NewRegistryServiceClient(conn)
+	// done[key id] is the last sequence number the log holds for a demo
+	// key; a key missing from it is not registered.
+	done := map[string]uint64{}
+	for _, a := range ds.Agencies {
+		id := record.KeyID(a.Key.Public().(ed25519.PublicKey))
+		resp, err := reg.GetSigner(ctx, &akashiv1.GetSignerRequest{KeyId: id})
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading where demo key %s stands: %w", id, err)
+		}
+		done[id] = resp.GetSequence()
+	}
+	var todo []*akashiv1.SignedStatement
+	for _, ss := range ds.Records {
+		var st akashiv1.Statement
+		if err := proto.Unmarshal(ss.GetStatement(), &st); err != nil {
+			return fmt.Errorf("demo statement of key %s: %w", ss.GetKeyId(), err)
+		}
+		if seq, ok := done[ss.GetKeyId()]; !ok || st.GetSequence() > seq {
+			todo = append(todo, ss)
+		}
+	}
+	switch {
+	case info.GetSize() > 1 && len(done) == 0:
+		fmt.Fprintf(out, "demo: the log is not empty (%d entries) and holds no demo key; leaving it as it is\n", info.GetSize())
+		return nil
+	case len(done) == len(ds.Agencies) && len(todo) == 0:
+		fmt.Fprintf(out, "demo: the log holds the whole demo (%d entries)\n", info.GetSize())
+		return nil
+	case len(done) > 0:
+		fmt.Fprintf(out, "demo: completing the demo an earlier start left unfinished (%d of %d keys registered, %d of %d records to append)\n",
+			len(done), len(ds.Agencies), len(todo), len(ds.Records))
+	}
+	// Register the demo agencies' keys, as an operator would.
 	gs, err := resume(ctx, reg, gov, origin)
 	if err != nil {
 		return err
 	}
+	registered := 0
 	for _, a := range ds.Agencies {
+		if _, ok := done[record.KeyID(a.Key.Public().(ed25519.PublicKey))]; ok {
+			continue
+		}
 		_, err := gs.governance(ctx, reg, &akashiv1.GovernanceAction{Action: &akashiv1.GovernanceAction_RegisterKey{RegisterKey: &akashiv1.RegisterKey{
 			Agency: a.Org, PublicKey: a.Key.Public().(ed25519.PublicKey), Label: a.Label,
 		}}})
 		if err != nil {
 			return fmt.Errorf("registering %s: %w", a.Org.GetId(), err)
 		}
+		registered++
 	}
-	fmt.Fprintf(out, "demo: registered %d agency keys\n", len(ds.Agencies))
-	stream, err := akashiv1.NewLedgerServiceClient(conn).AppendRecords(ctx)
+	if registered > 0 {
+		fmt.Fprintf(out, "demo: registered %d agency keys\n", registered)
+	}
+	stream, err := ledgerc.AppendRecords(ctx)
 	if err != nil {
 		return err
 	}
 	errc := make(chan error, 1)
 	go func() {
-		for _, st := range ds.Records {
+		for _, st := range todo {
 			if err := stream.Send(&akashiv1.AppendRecordsRequest{Statement: st}); err != nil {
 				errc <- err
 				return
@@ -56,7 +106,7 @@ func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey
 		errc <- stream.CloseSend()
 	}()
 	refused := 0
-	for range ds.Records {
+	for range todo {
 		resp, err := stream.Recv()
 		if err != nil {
 			return err
@@ -71,6 +121,9 @@ func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey
 	if err := <-errc; err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "demo: appended %d records (%d refused); the log has %d entries\n", len(ds.Records)-refused, refused, l.Size())
+	if info, err = ledgerc.GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo: appended %d records (%d refused); the log has %d entries\n", len(todo)-refused, refused, info.GetSize())
 	return nil
 }

@@ -104,7 +104,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners; required unless both listen on loopback")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.GovernanceKey, "governance-key", "", "the governance key (PEM, PKCS #8 Ed25519) that establishes a new log's registry; created when missing (default <data>/governance.key)")
-	fs.BoolVar(&c.Demo, "demo", false, "fill an empty log with a synthetic demo dataset")
+	fs.BoolVar(&c.Demo, "demo", false, "fill an empty log with a synthetic demo dataset (or complete one an earlier start left unfinished)")
 	fs.IntVar(&c.DemoDisbursements, "demo-disbursements", 3000, "number of demo disbursements")
 	fs.Float64Var(&c.RateLimit, "rate-limit", server.DefaultRateLimit, "statements per second each agency may append, sustained")
 	fs.IntVar(&c.RateBurst, "rate-burst", server.DefaultRateBurst, "statements each agency may append in a burst")
@@ -342,7 +342,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 	}
 	if c.Demo {
 		g.Go(func() error {
-			if err := loadDemo(gctx, conn, gov, key.signer.Name(), c.DemoDisbursements, l, stdout); err != nil && gctx.Err() == nil {
+			if err := loadDemo(gctx, conn, gov, key.signer.Name(), c.DemoDisbursements, stdout); err != nil && gctx.Err() == nil {
 				return fmt.Errorf("loading the demo dataset: %w", err)
 			}
 			return nil
