@@ -84,6 +84,9 @@ type serveConfig struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there; a
 	// loopback address only.
 	DebugAddr string
+	// MinFreeMiB is ledger.Options.MinFreeSpace in MiB; zero (tests calling
+	// serve directly) is the ledger's default.
+	MinFreeMiB int64
 
 	// For tests: called once both listeners are bound, and a hook to tune
 	// the ledger.
@@ -92,6 +95,10 @@ type serveConfig struct {
 	// readHeaderTimeout, when set, replaces the HTTP server's (tests of slow clients).
 	readHeaderTimeout time.Duration
 }
+
+// minFreeMiB is the least --min-free-mib: what a memtable flush and the
+// compactions it starts may write beyond a batch.
+const minFreeMiB = 64
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -112,6 +119,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&c.ReadRateBurst, "read-rate-burst", gateway.ReadBurst, "REST reads each client address may make in a burst")
 	fs.DurationVar(&c.MaxQueueDelay, "max-queue-delay", ledger.DefaultMaxQueueDelay, "appends are refused at once (ResourceExhausted, 429) when those already waiting would take longer than this to commit")
 	fs.DurationVar(&c.BatchInterval, "batch-interval", defaultBatchInterval, "while appends arrive from several clients, commit them together at most this often; 0 commits each batch as soon as the store is free")
+	fs.Int64Var(&c.MinFreeMiB, "min-free-mib", ledger.DefaultMinFreeSpace>>20, fmt.Sprintf("free disk space (MiB) below which appends are refused (Unavailable) rather than written: Badger writes through memory maps, and a full disk would crash the server; at least %d", minFreeMiB))
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
@@ -123,6 +131,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if c.MinFreeMiB < minFreeMiB {
+		return usageError{fmt.Sprintf("--min-free-mib %d: want at least %d (room for Badger's table flushes and compactions)", c.MinFreeMiB, minFreeMiB)}
 	}
 	if c.BatchInterval < 0 || c.BatchInterval > time.Second {
 		return usageError{fmt.Sprintf("--batch-interval %v: want 0 to 1s", c.BatchInterval)}
@@ -210,6 +221,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		// Zero (tests calling serve directly) is the ledger's default.
 		MaxQueueDelay: c.MaxQueueDelay,
 		BatchInterval: c.BatchInterval,
+		MinFreeSpace:  c.MinFreeMiB << 20,
 		OnCommit: func(entries, _ int, took time.Duration) {
 			batchSize.Observe(float64(entries))
 			commitTime.Observe(took.Seconds())

@@ -634,12 +634,28 @@ func TestServeDebugAddr(t *testing.T) {
 	}
 }
 
-func TestServeRefusesBadBatchInterval(t *testing.T) {
-	for _, v := range []string{"-1ms", "2s"} {
-		err := serveCommand(t.Context(), []string{"--data", t.TempDir(), "--batch-interval", v}, io.Discard, io.Discard)
+func TestServeRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--batch-interval", "-1ms", "--batch-interval -1ms: want 0 to 1s"},
+		{"--batch-interval", "2s", "--batch-interval 2s: want 0 to 1s"},
+		{"--min-free-mib", "10", "--min-free-mib 10: want at least 64"},
+		{"--min-free-mib", "-1", "--min-free-mib -1: want at least 64"},
+	} {
+		err := serveCommand(t.Context(), []string{"--data", t.TempDir(), tc.flag, tc.value}, io.Discard, io.Discard)
 		var u usageError
-		if !errors.As(err, &u) || !strings.Contains(err.Error(), "--batch-interval "+v+": want 0 to 1s") {
-			t.Errorf("serve --batch-interval %s = %v, want a usage error naming the flag", v, err)
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %s %s = %v, want a usage error saying %q", tc.flag, tc.value, err, tc.want)
 		}
+	}
+}
+
+// TestServeMinFreeSpace checks that --min-free-mib reaches the log: with a
+// reserve larger than any disk, the first append (the governance key's
+// registration) is refused for lack of space, and serve says so.
+func TestServeMinFreeSpace(t *testing.T) {
+	err := serve(t.Context(), serveConfig{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Origin: testOrigin, LogLevel: slog.LevelError, MinFreeMiB: 1 << 30}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "disk space low") {
+		t.Fatalf("serve with a 1 PiB reserve = %v, want it refused for disk space", err)
 	}
 }
