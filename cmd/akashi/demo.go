@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -35,29 +36,13 @@ func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey
 		return err
 	}
 	reg := akashiv1.NewRegistryServiceClient(conn)
-	// done[key id] is the last sequence number the log holds for a demo
-	// key; a key missing from it is not registered.
-	done := map[string]uint64{}
-	for _, a := range ds.Agencies {
-		id := record.KeyID(a.Key.Public().(ed25519.PublicKey))
-		resp, err := reg.GetSigner(ctx, &akashiv1.GetSignerRequest{KeyId: id})
-		if status.Code(err) == codes.NotFound {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("reading where demo key %s stands: %w", id, err)
-		}
-		done[id] = resp.GetSequence()
+	done, todo, other, err := demoProgress(ctx, reg, ds)
+	if err != nil {
+		return err
 	}
-	var todo []*akashiv1.SignedStatement
-	for _, ss := range ds.Records {
-		var st akashiv1.Statement
-		if err := proto.Unmarshal(ss.GetStatement(), &st); err != nil {
-			return fmt.Errorf("demo statement of key %s: %w", ss.GetKeyId(), err)
-		}
-		if seq, ok := done[ss.GetKeyId()]; !ok || st.GetSequence() > seq {
-			todo = append(todo, ss)
-		}
+	if other {
+		fmt.Fprintf(out, "demo: the log holds another demo dataset (%d entries; was it made with other --demo-disbursements?); leaving it as it is\n", info.GetSize())
+		return nil
 	}
 	switch {
 	case info.GetSize() > 1 && len(done) == 0:
@@ -126,4 +111,49 @@ func loadDemo(ctx context.Context, conn *grpc.ClientConn, gov ed25519.PrivateKey
 	}
 	fmt.Fprintf(out, "demo: appended %d records (%d refused); the log has %d entries\n", len(todo)-refused, refused, info.GetSize())
 	return nil
+}
+
+// demoProgress reads where the log stands with the demo dataset ds. done
+// maps each registered demo key to the last sequence number the log holds
+// for it; todo are the records still to append, in order; other reports
+// that the demo keys' chains in the log are not ds's (a demo made with
+// other options).
+func demoProgress(ctx context.Context, reg akashiv1.RegistryServiceClient, ds *demo.Dataset) (done map[string]uint64, todo []*akashiv1.SignedStatement, other bool, err error) {
+	done, last := map[string]uint64{}, map[string][]byte{}
+	for _, a := range ds.Agencies {
+		id := record.KeyID(a.Key.Public().(ed25519.PublicKey))
+		resp, err := reg.GetSigner(ctx, &akashiv1.GetSignerRequest{KeyId: id})
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("reading where demo key %s stands: %w", id, err)
+		}
+		done[id], last[id] = resp.GetSequence(), resp.GetLastStatementHash()
+	}
+	lastSeq := map[string]uint64{}
+	for _, ss := range ds.Records {
+		var st akashiv1.Statement
+		if err := proto.Unmarshal(ss.GetStatement(), &st); err != nil {
+			return nil, nil, false, fmt.Errorf("demo statement of key %s: %w", ss.GetKeyId(), err)
+		}
+		id, n := ss.GetKeyId(), st.GetSequence()
+		seq, ok := done[id]
+		if ok && n == seq {
+			// The log's last statement of this key must be this one.
+			if h := record.StatementHash(ss.GetStatement()); !bytes.Equal(h[:], last[id]) {
+				return done, nil, true, nil
+			}
+		}
+		if !ok || n > seq {
+			todo = append(todo, ss)
+		}
+		lastSeq[id] = n
+	}
+	for id, seq := range done {
+		if seq > lastSeq[id] {
+			return done, nil, true, nil
+		}
+	}
+	return done, todo, false, nil
 }

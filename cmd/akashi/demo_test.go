@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 // that it leaves a complete demo alone; and that it never writes into a
 // log that holds no demo key.
 func TestLoadDemoCompletes(t *testing.T) {
-	const disbursements = demo.MinDisbursements
+	const disbursements = demo.MinDisbursements + 10
 	ds, err := demo.Generate(demo.Options{Origin: testOrigin, Seed: 2020, Disbursements: disbursements})
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +99,22 @@ func TestLoadDemoCompletes(t *testing.T) {
 			}
 			// Every signature, sequence and per-key chain holds.
 			replay(t, s)
+		})
+	}
+
+	// A demo made with other options (more or fewer disbursements) is a
+	// different dataset under the same keys: left alone, not "completed".
+	for _, n := range []int{disbursements + 5, disbursements - 5} {
+		t.Run(fmt.Sprintf("another demo of %d disbursements", n), func(t *testing.T) {
+			s := startServer(t, t.TempDir())
+			var out bytes.Buffer
+			if err := loadDemo(t.Context(), s.conn, s.gov, testOrigin, n, &out); err != nil {
+				t.Fatal(err)
+			}
+			before := size(s)
+			if out := load(s); !strings.Contains(out, "holds another demo dataset") || size(s) != before {
+				t.Errorf("load said %q and left %d entries, want %d", out, size(s), before)
+			}
 		})
 	}
 
