@@ -207,7 +207,7 @@ func (e *Engine) amountRange(ctx context.Context, currency string, lo, hi *int64
 		return nil, err
 	}
 	var keep []uint32
-	err = e.facts(ctx, cand, func(x *Fact) {
+	err = e.facts(ctx, cand, factCurrency, func(x *Fact) {
 		if x.HasAmount && x.Currency == currency && (lo == nil || x.Amount >= *lo) && (hi == nil || x.Amount <= *hi) {
 			keep = append(keep, uint32(x.Index))
 		}
@@ -323,8 +323,9 @@ func (e *Engine) record(ctx context.Context, index uint64) (*akashiv1.Record, le
 	return decodeRecord(en.Payload), en, nil
 }
 
-// facts calls f with the fact rows of the records of s, in index order.
-func (e *Engine) facts(ctx context.Context, s *set, f func(*Fact)) error {
+// facts calls f with the fact rows of the records of s, in index order,
+// with the string fields of fields (the others "").
+func (e *Engine) facts(ctx context.Context, s *set, fields factStrings, f func(*Fact)) error {
 	lo, ok := s.first()
 	if !ok {
 		return nil
@@ -332,7 +333,7 @@ func (e *Engine) facts(ctx context.Context, s *set, f func(*Fact)) error {
 	hi, _ := s.last()
 	first, last := lo/factsPerBlock, hi/factsPerBlock
 	visit := func(block uint32, v []byte) error {
-		return decodeFacts(v, block, s.holds, func(x *Fact) bool {
+		return decodeFacts(v, block, s.holds, fields, func(x *Fact) bool {
 			f(x)
 			return true
 		}, nil)
@@ -379,9 +380,9 @@ func (e *Engine) facts(ctx context.Context, s *set, f func(*Fact)) error {
 }
 
 // factsParallel calls f with the fact rows of the records of s, in no
-// particular order, on up to workers goroutines; w numbers the caller's
-// goroutine.
-func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, f func(w int, x *Fact)) error {
+// particular order, on up to workers goroutines, with the string fields of
+// fields; w numbers the caller's goroutine.
+func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, fields factStrings, f func(w int, x *Fact)) error {
 	lo, ok := s.first()
 	if !ok {
 		return nil
@@ -390,7 +391,7 @@ func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, f func(
 	first, last := lo/factsPerBlock, hi/factsPerBlock
 	span := last - first + 1
 	if workers <= 1 || span < 64 || s.len() < 2*int(span) {
-		return e.facts(ctx, s, func(x *Fact) { f(0, x) })
+		return e.facts(ctx, s, fields, func(x *Fact) { f(0, x) })
 	}
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -407,7 +408,7 @@ func (e *Engine) factsParallel(ctx context.Context, s *set, workers int, f func(
 				if b >= b1 {
 					return false, nil
 				}
-				return true, decodeFacts(v, b, s.holds, func(x *Fact) bool {
+				return true, decodeFacts(v, b, s.holds, fields, func(x *Fact) bool {
 					f(w, x)
 					return true
 				}, nil)
@@ -437,7 +438,7 @@ func (e *Engine) superseded(ctx context.Context, size uint64) (map[uint32]uint32
 		return nil, err
 	}
 	sup := map[uint32]uint32{}
-	err = e.facts(ctx, amending, func(x *Fact) {
+	err = e.facts(ctx, amending, factNoStrings, func(x *Fact) {
 		if x.HasAmends && x.Amends < size {
 			sup[uint32(x.Amends)] = uint32(x.Index)
 		}
@@ -710,7 +711,7 @@ func (e *Engine) ordered(ctx context.Context, snap Snapshot, f *Filter, o Sort, 
 			}
 			keys := map[uint32]int64{}
 			if !exact {
-				err := e.facts(ctx, listSet(in, size), func(x *Fact) { keys[uint32(x.Index)] = x.Amount })
+				err := e.facts(ctx, listSet(in, size), factNoStrings, func(x *Fact) { keys[uint32(x.Index)] = x.Amount })
 				if err != nil {
 					return false, err
 				}
@@ -790,7 +791,7 @@ func blocks(r *set, limit int) int {
 // fact rows, which hold the same keys as the sort field's terms.
 func (e *Engine) orderedByFacts(ctx context.Context, f *Filter, o Sort, r *set, emit func(row) bool) error {
 	var keyed, rest []row
-	err := e.facts(ctx, r, func(x *Fact) {
+	err := e.facts(ctx, r, factCurrency, func(x *Fact) {
 		rw := row{index: uint32(x.Index)}
 		ok := false
 		switch o.Field {

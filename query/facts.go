@@ -117,7 +117,7 @@ func (w *factWriter) add(get func([]byte) ([]byte, error), f *Fact) (ledger.KV, 
 		switch {
 		case err == nil:
 			w.buf = append(make([]byte, 0, len(b)+512), b...)
-			err := decodeFacts(b, block, nil, func(f *Fact) bool { w.last = f.Index; return true }, func(s string) {
+			err := decodeFacts(b, block, nil, factNoStrings, func(f *Fact) bool { w.last = f.Index; return true }, func(s string) {
 				w.strings[s] = w.nstr
 				w.nstr++
 			})
@@ -183,11 +183,28 @@ func (sc *factScratch) release() {
 	factScratchPool.Put(sc)
 }
 
+// factStrings selects the string fields of a fact row that decodeFacts
+// copies out of the block; the others read as "". A sum by area needs
+// neither payees nor programmes, and a payee is a new string in nearly
+// every row.
+type factStrings uint8
+
+const (
+	factCurrency factStrings = 1 << iota
+	factPublisher
+	factPayee
+	factProgramme
+	factArea
+	factNoStrings  factStrings = 0
+	factAllStrings             = factCurrency | factPublisher | factPayee | factProgramme | factArea
+)
+
 // decodeFacts calls f with each row of a block for which want (if set)
-// holds, until f returns false; newString, if set, sees each new interned
-// string. The strings of the rows not wanted are not copied out of b: an
-// aggregate over one publisher skips most of the rows it reads.
-func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*Fact) bool, newString func(string)) error {
+// holds, until f returns false, with the strings of fields (the others
+// ""); newString, if set, sees each new interned string. The strings of
+// the rows not wanted, and of the fields not asked for, are not copied out
+// of b: an aggregate over one publisher skips most of the rows it reads.
+func decodeFacts(b []byte, block uint32, want func(index uint64) bool, fields factStrings, f func(*Fact) bool, newString func(string)) error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: fact block %d: %s", ledger.ErrCorrupt, block, what)
 	}
@@ -197,7 +214,6 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 	all := b
 	sc := factScratchPool.Get().(*factScratch)
 	defer sc.release()
-	keep := true // the current row is wanted
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -214,7 +230,9 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 		b = b[n:]
 		return v, true
 	}
-	str := func() (string, bool) {
+	// str reads a string; use is false when the row or the field is not
+	// wanted, and the string is then only skipped (its place noted if new).
+	str := func(use bool) (string, bool) {
 		k, ok := uv()
 		switch {
 		case !ok:
@@ -234,7 +252,7 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 				sc.strs[len(sc.strs)-1] = string(all[start : start+n])
 				newString(sc.strs[len(sc.strs)-1])
 			}
-			if !keep {
+			if !use {
 				return "", true
 			}
 			k = uint64(len(sc.strs)) + 1
@@ -242,7 +260,7 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 		if k-2 >= uint64(len(sc.strs)) {
 			return "", false
 		}
-		if !keep {
+		if !use {
 			return "", true
 		}
 		i := k - 2
@@ -259,7 +277,7 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 			return bad("row header")
 		}
 		fact.Index = uint64(block)*factsPerBlock + off
-		keep = want == nil || want(fact.Index)
+		keep := want == nil || want(fact.Index)
 		fact.Kind, fact.Tag, fact.TT = record.Kind(b[0]), akashiv1.Tag(b[1]), akashiv1.TransactionType(b[2])
 		flags := b[3]
 		b = b[4:]
@@ -278,7 +296,7 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 			if fact.Amount, ok = sv(); !ok {
 				return bad("amount")
 			}
-			if fact.Currency, ok = str(); !ok {
+			if fact.Currency, ok = str(keep && fields&factCurrency != 0); !ok {
 				return bad("currency")
 			}
 			fact.HasAmount = true
@@ -290,8 +308,8 @@ func decodeFacts(b []byte, block uint32, want func(index uint64) bool, f func(*F
 			fact.HasAmends = true
 		}
 		fact.Overflow = flags&flagOverflow != 0
-		for _, p := range []*string{&fact.Publisher, &fact.Payee, &fact.Programme, &fact.Area} {
-			if *p, ok = str(); !ok {
+		for i, p := range []*string{&fact.Publisher, &fact.Payee, &fact.Programme, &fact.Area} {
+			if *p, ok = str(keep && fields&(factPublisher<<i) != 0); !ok {
 				return bad("string")
 			}
 		}

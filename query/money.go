@@ -105,6 +105,10 @@ func CheckGroupBy(vs []string) ([]string, error) {
 	return dims, nil
 }
 
+// dimStrings is the string field of a fact row each dimension reads (none
+// for the periods, which come from the effective day).
+var dimStrings = map[string]factStrings{"publisher": factPublisher, "payee": factPayee, "programme": factProgramme, "area": factArea}
+
 // dimValue returns a fact row's value of a dimension; days caches the
 // month, quarter and fiscal year of effective days.
 func dimValue(dim string, x *Fact, days map[int32]*[3]string) string {
@@ -172,7 +176,11 @@ func (e *Engine) Aggregate(ctx context.Context, f *Filter, dims []string, byNet 
 	for i := range accs {
 		accs[i] = acc{groups: map[groupKey]*Total{}, days: map[int32]*[3]string{}}
 	}
-	err = e.factsParallel(ctx, r, workers, func(w int, x *Fact) {
+	fields := factCurrency
+	for _, d := range dims {
+		fields |= dimStrings[d]
+	}
+	err = e.factsParallel(ctx, r, workers, fields, func(w int, x *Fact) {
 		if !counts(x, sup) {
 			return
 		}
@@ -248,7 +256,7 @@ func (e *Engine) totalsOf(ctx context.Context, size uint64, r *set) ([]Total, er
 		return nil, err
 	}
 	totals := map[string]*Total{}
-	err = e.facts(ctx, r, func(x *Fact) {
+	err = e.facts(ctx, r, factCurrency, func(x *Fact) {
 		if !counts(x, sup) {
 			return
 		}

@@ -601,6 +601,45 @@ func TestQueryAggregatesMoneyAndExports(t *testing.T) {
 	if code, body := s.get("/v1/aggregates?group_by=quarter,publisher&order=-net", &q); code != 200 || len(q.Groups) == 0 || q.Groups[0].Key[0] != "2020-Q2" {
 		t.Errorf("aggregate by quarter = %d %.300s", code, body)
 	}
+	// Each string dimension alone, against sums made from the records.
+	for _, dim := range []struct {
+		name string
+		of   func(*akashiv1.Record) string
+	}{
+		{"publisher", func(r *akashiv1.Record) string { return r.GetPublisher().GetId() }},
+		{"payee", query.PayeeID},
+		{"programme", func(r *akashiv1.Record) string { return r.GetDisbursement().GetProgramme().GetCode() }},
+		{"area", func(r *akashiv1.Record) string { return r.GetDisbursement().GetPayeeArea() }},
+	} {
+		net := map[string]int64{}
+		for _, r := range rows {
+			d := r.rec.GetDisbursement()
+			if d == nil || sup[r.index] || r.rec.GetTag() == akashiv1.Tag_TAG_WITHDRAWAL {
+				continue
+			}
+			a := d.GetAmount().GetMinorUnits()
+			if d.GetTransactionType() != akashiv1.TransactionType_TRANSACTION_TYPE_DISBURSEMENT {
+				a = -a
+			}
+			net[dim.of(r.rec)] += a
+		}
+		q.Groups = nil
+		if code, body := s.get("/v1/aggregates?group_by="+dim.name+"&limit=10000", &q); code != 200 {
+			t.Fatalf("aggregate by %s = %d %s", dim.name, code, body)
+		}
+		if len(q.Groups) != len(net) {
+			t.Errorf("aggregate by %s: %d groups, want %d", dim.name, len(q.Groups), len(net))
+		}
+		for _, g := range q.Groups {
+			got := g.Total.Net
+			if got == "" { // zero is left out of the JSON
+				got = "0"
+			}
+			if w, ok := net[g.Key[0]]; !ok || got != strconv.FormatInt(w, 10) {
+				t.Errorf("aggregate by %s: group %q net %s, want %d (known: %v)", dim.name, g.Key[0], got, w, ok)
+			}
+		}
+	}
 
 	// Follow the money from the national declaration.
 	var fd struct {
