@@ -187,18 +187,30 @@ func StartFollower(ctx context.Context, l FollowLog, o FollowerOptions) (*Follow
 }
 
 // wipe deletes every key of the index.
-func (x *Follower) wipe(ctx context.Context) error {
-	limit := int(x.log.MaxIndexTxnCount() / 2)
+func (x *Follower) wipe(ctx context.Context) error { return DropIndex(ctx, x.log) }
+
+// IndexStore is what DropIndex needs of the log.
+type IndexStore interface {
+	Store
+	UpdateIndex(ctx context.Context, f func(ledger.IndexTxn) error) error
+	MaxIndexTxnCount() int64
+}
+
+// DropIndex deletes the whole query index of l, while no Follower runs on
+// it; the next StartFollower rebuilds it from the log. After a payload is
+// withheld, this is how the terms and the fact row derived from it go.
+func DropIndex(ctx context.Context, l IndexStore) error {
+	limit := int(l.MaxIndexTxnCount() / 2)
 	for {
 		var keys [][]byte
-		err := x.log.IndexIterate(ctx, ledger.IndexRange{Prefix: []byte{prefixQuery}}, func(k, _ []byte) (bool, error) {
+		err := l.IndexIterate(ctx, ledger.IndexRange{Prefix: []byte{prefixQuery}}, func(k, _ []byte) (bool, error) {
 			keys = append(keys, k)
 			return len(keys) < limit, nil
 		})
 		if err != nil || len(keys) == 0 {
 			return err
 		}
-		err = x.log.UpdateIndex(ctx, func(txn ledger.IndexTxn) error {
+		err = l.UpdateIndex(ctx, func(txn ledger.IndexTxn) error {
 			for _, k := range keys {
 				if err := txn.Delete(k); err != nil {
 					return err

@@ -83,7 +83,7 @@ type result struct {
 func (c *cli) run(stdin string, args ...string) result {
 	c.t.Helper()
 	full := append([]string(nil), args...)
-	if len(args) > 0 && args[0] != "keygen" && args[0] != "verify" && !strings.HasPrefix(args[len(args)-1], "-h") {
+	if len(args) > 0 && args[0] != "keygen" && args[0] != "verify" && args[0] != "withhold" && !strings.HasPrefix(args[len(args)-1], "-h") {
 		// Flags go before positional arguments: put ours first.
 		at := 1
 		if args[0] == "agency" || args[0] == "proof" {
@@ -156,7 +156,7 @@ func TestCLIHelp(t *testing.T) {
 	c := &cli{t: t, dir: t.TempDir()}
 	for _, cmd := range [][]string{
 		{"keygen"}, {"log"}, {"agency"}, {"agency", "register"}, {"agency", "rotate"}, {"agency", "revoke"},
-		{"append"}, {"import"}, {"get"}, {"proof"}, {"proof", "inclusion"}, {"verify"}, {"audit"}, {"monitor"}, {"export"},
+		{"append"}, {"import"}, {"get"}, {"proof"}, {"proof", "inclusion"}, {"verify"}, {"audit"}, {"monitor"}, {"export"}, {"withhold"},
 	} {
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			r := c.must(0, append(cmd, "--help")...)

@@ -3,7 +3,7 @@
 // Command akashi runs and uses an Akashi transparency ledger.
 //
 //	akashi serve [flags]     run the server (see akashi serve -h)
-//	akashi keygen|log|agency|append|import|get|proof|verify|audit|monitor|export
+//	akashi keygen|log|agency|append|import|get|proof|verify|audit|monitor|export|withhold
 //	                         publish to and check a log (package client)
 //
 // Every subcommand explains itself with -h.
@@ -52,6 +52,7 @@ func commands() []command {
 		{"audit", "verify the whole log, resumably", auditCommand},
 		{"monitor", "watch the log's checkpoints for rollbacks and forks", monitorCommand},
 		{"export", "export the log as NDJSON or CSV with its checkpoint", exportCommand},
+		{"withhold", "withhold an entry's payload (server stopped); its proofs stay", withholdCommand},
 	}
 }
 

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/akashi-ledger/akashi/ledger"
+	"github.com/akashi-ledger/akashi/query"
+)
+
+func withholdCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := newFlagSet("withhold", "withhold --reason REASON [flags] INDEX", `
+Withholds the payload of one entry: personal data published by mistake, or
+a court order. The entry's header, its place in the chain and the tree,
+and every proof and checkpoint stay as they are; the payload's bytes are
+no longer served, and the entry says why (the reason is public). The
+search index, which holds terms and amounts taken from the payload, is
+dropped, and the next akashi serve rebuilds it without them.
+
+Run it on the server's data folder while the server is stopped. On disk,
+Badger reclaims the old bytes when it next collects the value-log file
+that held them.`, stderr)
+	dataDir := flags.String("data", defaultDataDir, "the server's data folder")
+	reason := flags.String("reason", "", "why the payload is withheld, published with the entry (required)")
+	var cf clientFlags
+	cf.registerOutput(flags)
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	if flags.NArg() != 1 {
+		return usageError{fmt.Sprintf("withhold takes one entry index, got %q", flags.Args())}
+	}
+	index, err := strconv.ParseUint(flags.Arg(0), 10, 64)
+	if err != nil {
+		return usageError{fmt.Sprintf("entry index %q: want a number", flags.Arg(0))}
+	}
+	if *reason == "" {
+		return usageError{"--reason is required: it is published with the entry"}
+	}
+	keyPath := filepath.Join(*dataDir, "log.key")
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no log in %s (%s is missing)", *dataDir, keyPath)
+	}
+	key, _, err := loadOrCreateLogKey(keyPath, "")
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, filepath.Join(*dataDir, "ledger"), ledger.Options{
+		Origin: key.signer.Name(), Signer: key.signer, Verifier: key.verifier,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return fmt.Errorf("%w (is akashi serve still running on %s?)", err, *dataDir)
+	}
+	err = l.Withhold(ctx, index, *reason)
+	if err == nil {
+		err = query.DropIndex(ctx, l)
+	}
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(stdout, map[string]any{"index": index, "withheld_reason": *reason, "search_index": "dropped"})
+	}
+	fmt.Fprintf(stdout, "Entry %d: payload withheld (%q). The search index was dropped; akashi serve rebuilds it at its next start.\n", index, *reason)
+	return nil
+}
