@@ -15,6 +15,7 @@ import (
 
 	"github.com/akashi-ledger/akashi/ledger"
 	"github.com/akashi-ledger/akashi/query"
+	"github.com/akashi-ledger/akashi/record"
 )
 
 func withholdCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,7 +62,7 @@ that held them.`, stderr)
 	if err != nil {
 		return fmt.Errorf("%w (is akashi serve still running on %s?)", err, *dataDir)
 	}
-	err = l.Withhold(ctx, index, *reason)
+	err = withhold(ctx, l, index, *reason)
 	if err == nil {
 		err = query.DropIndex(ctx, l)
 	}
@@ -76,4 +77,23 @@ that held them.`, stderr)
 	}
 	fmt.Fprintf(stdout, "Entry %d: payload withheld (%q). The search index was dropped; akashi serve rebuilds it at its next start.\n", index, *reason)
 	return nil
+}
+
+// withhold withholds the payload of entry index, unless it is a
+// governance statement: the registry of who may write is replayed from
+// those, by every auditor, so they stay.
+func withhold(ctx context.Context, l *ledger.Log, index uint64, reason string) error {
+	e, err := l.Entry(ctx, index)
+	if err != nil {
+		return err
+	}
+	if e.Withheld != "" {
+		return fmt.Errorf("entry %d is already withheld (%q)", index, e.Withheld)
+	}
+	if ss, err := record.DecodeSignedStatement(e.Payload); err == nil {
+		if st, err := record.DecodeStatement(ss.GetStatement()); err == nil && st.GetGovernance() != nil {
+			return fmt.Errorf("entry %d is a governance statement (who may write, from which entry on); auditors replay the registry from it, so it cannot be withheld", index)
+		}
+	}
+	return l.Withhold(ctx, index, reason)
 }

@@ -98,6 +98,17 @@ func TestWithhold(t *testing.T) {
 	if !strings.Contains(out.String(), "payload withheld") {
 		t.Errorf("withhold printed %q", out.String())
 	}
+	// Refused: the same entry again; a governance statement (entry 1
+	// registers a demo key), which every auditor's registry replay needs.
+	for _, tc := range []struct{ index, want string }{
+		{strconv.FormatUint(index, 10), "already withheld"},
+		{"1", "governance statement"},
+	} {
+		err := withholdCommand(ctx, []string{"--data", dir, "--reason", reason, tc.index}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("withhold %s = %v, want %q", tc.index, err, tc.want)
+		}
+	}
 
 	s = startServer(t, dir)
 	e, err := s.client.GetEntry(ctx, &akashiv1.GetEntryRequest{Index: index})
