@@ -27,9 +27,10 @@ no longer served, and the entry says why (the reason is public). The
 search index, which holds terms and amounts taken from the payload, is
 dropped, and the next akashi serve rebuilds it without them.
 
-Run it on the server's data folder while the server is stopped. On disk,
-Badger reclaims the old bytes when it next collects the value-log file
-that held them.`, stderr)
+Run it on the server's data folder while the server is stopped. The old
+bytes are never served again, but they stay on disk, in Badger's value
+log, until its garbage collection rewrites that file, which it does once
+enough of the file is stale.`, stderr)
 	dataDir := flags.String("data", defaultDataDir, "the server's data folder")
 	reason := flags.String("reason", "", "why the payload is withheld, published with the entry (required)")
 	var cf clientFlags
