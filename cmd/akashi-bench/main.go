@@ -381,15 +381,25 @@ type httpError int
 
 func (e httpError) Error() string { return "HTTP " + strconv.Itoa(int(e)) }
 
+// drainGrace is how long operations in flight when the run's time is up
+// may take to be answered.
+const drainGrace = 10 * time.Second
+
 // run runs the load for the configured duration and collects results.
+// The duration bounds when operations start (send); the operations
+// themselves run under rpc, which outlasts it by drainGrace, so that those
+// in flight at the end are answered and counted rather than cut off by
+// the run's own deadline (which gRPC would pass on to the server).
 func (b *bench) run(ctx context.Context) (*results, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.duration)
+	send, cancel := context.WithTimeout(ctx, b.cfg.duration)
 	defer cancel()
+	rpc, cancelRPC := context.WithTimeout(ctx, b.cfg.duration+drainGrace)
+	defer cancelRPC()
 	appends, reads, queries := &recorder{}, &recorder{}, &recorder{}
 	var rss atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); b.watchRSS(ctx, &rss) }()
+	go func() { defer wg.Done(); b.watchRSS(send, &rss) }()
 	start := time.Now()
 	if b.cfg.mode != "read" {
 		for k := range b.statements {
@@ -401,9 +411,9 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 					interval = time.Duration(float64(time.Second) * float64(len(b.statements)) / b.cfg.rate)
 				}
 				if b.cfg.mode == "stream" {
-					b.streamKey(ctx, k, start, interval, appends)
+					b.streamKey(send, rpc, k, start, interval, appends)
 				} else {
-					b.unaryKey(ctx, k, start, interval, appends)
+					b.unaryKey(send, rpc, k, start, interval, appends)
 				}
 			}()
 		}
@@ -414,7 +424,7 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	}
 	for r := range readers {
 		wg.Add(1)
-		go func() { defer wg.Done(); b.read(ctx, r, readers, start, reads, queries) }()
+		go func() { defer wg.Done(); b.read(send, rpc, r, readers, start, reads, queries) }()
 	}
 	wg.Wait()
 	el := time.Since(start)
@@ -440,10 +450,10 @@ func due(ctx context.Context, start time.Time, interval time.Duration, offset ti
 	return at, ctx.Err() == nil
 }
 
-func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
+func (b *bench) unaryKey(send, rpc context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
 	offset := interval * time.Duration(k) / time.Duration(max(1, len(b.statements)))
 	for i, ss := range b.statements[k] {
-		at, ok := due(ctx, start, interval, offset, i)
+		at, ok := due(send, start, interval, offset, i)
 		if !ok {
 			return
 		}
@@ -454,8 +464,8 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 		// (the append row) and from its own sending (the admitted row).
 		for backoff := client.DefaultRetryBackoff; ; backoff = min(2*backoff, client.MaxRetryBackoff) {
 			sent := time.Now()
-			_, err := b.clients[k%len(b.clients)].AppendRecord(ctx, &akashiv1.AppendRecordRequest{Statement: ss})
-			if ctx.Err() != nil {
+			_, err := b.clients[k%len(b.clients)].AppendRecord(rpc, &akashiv1.AppendRecordRequest{Statement: ss})
+			if rpc.Err() != nil {
 				return
 			}
 			rec.done(time.Since(at), err)
@@ -465,7 +475,7 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 			case codes.ResourceExhausted, codes.Unavailable:
 				select {
 				case <-time.After(backoff):
-				case <-ctx.Done():
+				case <-send.Done():
 					return
 				}
 				continue
@@ -477,8 +487,8 @@ func (b *bench) unaryKey(ctx context.Context, k int, start time.Time, interval t
 	}
 }
 
-func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
-	stream, err := b.clients[k%len(b.clients)].AppendRecords(ctx)
+func (b *bench) streamKey(send, rpc context.Context, k int, start time.Time, interval time.Duration, rec *recorder) {
+	stream, err := b.clients[k%len(b.clients)].AppendRecords(rpc)
 	if err != nil {
 		rec.done(0, err)
 		return
@@ -491,13 +501,13 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 		defer stream.CloseSend()
 		offset := interval * time.Duration(k) / time.Duration(max(1, len(b.statements)))
 		for i, ss := range b.statements[k] {
-			at, ok := due(ctx, start, interval, offset, i)
+			at, ok := due(send, start, interval, offset, i)
 			if !ok {
 				return
 			}
 			select { // at most -window in flight
 			case window <- struct{}{}:
-			case <-ctx.Done():
+			case <-send.Done():
 				return
 			}
 			sent <- times{at, time.Now()}
@@ -511,7 +521,7 @@ func (b *bench) streamKey(ctx context.Context, k int, start time.Time, interval 
 		resp, err := stream.Recv()
 		<-window
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, io.EOF) {
+			if rpc.Err() == nil && !errors.Is(err, io.EOF) {
 				rec.done(0, err)
 			}
 			return
@@ -542,7 +552,7 @@ const (
 // info (over REST and the tlog-tiles API) and the journalists' queries
 // (REST), recording the log's reads in rec and the queries in qrec; with
 // -reads proofs, inclusion proofs only; with -reads queries, queries only.
-func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec, qrec *recorder) {
+func (b *bench) read(send, rpc context.Context, r, readers int, start time.Time, rec, qrec *recorder) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	interval := time.Duration(0)
 	if b.cfg.readRate > 0 {
@@ -551,12 +561,12 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec, 
 	offset := interval * time.Duration(r) / time.Duration(readers)
 	size := uint64(0)
 	for i := 0; ; i++ {
-		at, ok := due(ctx, start, interval, offset, i)
+		at, ok := due(send, start, interval, offset, i)
 		if !ok {
 			return
 		}
 		if i%64 == 0 || size == 0 {
-			if info, err := b.clients[0].GetLogInfo(ctx, &akashiv1.GetLogInfoRequest{}); err == nil {
+			if info, err := b.clients[0].GetLogInfo(rpc, &akashiv1.GetLogInfoRequest{}); err == nil {
 				size = info.GetSize()
 			}
 		}
@@ -573,7 +583,7 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec, 
 			kind = queryText + i%(readKinds-queryText)
 		}
 		path := readPath(kind, i, idx, size)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.cfg.httpURL+path, nil)
+		req, _ := http.NewRequestWithContext(rpc, http.MethodGet, b.cfg.httpURL+path, nil)
 		resp, err := hc.Do(req)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -582,7 +592,7 @@ func (b *bench) read(ctx context.Context, r, readers int, start time.Time, rec, 
 				err = httpError(resp.StatusCode)
 			}
 		}
-		if ctx.Err() != nil {
+		if rpc.Err() != nil {
 			return
 		}
 		if kind >= queryText {

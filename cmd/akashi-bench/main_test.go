@@ -77,9 +77,10 @@ func TestBenchAgainstServer(t *testing.T) {
 				t.Fatalf("no appends measured: %s", out.String())
 			}
 			// Shedding under a busy machine is allowed; refusing the
-			// records themselves is not.
+			// records themselves is not, nor cutting off those in flight
+			// when the time is up (they are drained, not cancelled).
 			for code := range appendErrors(res) {
-				if code != "ResourceExhausted" && code != "Unavailable" && code != "DeadlineExceeded" {
+				if code != "ResourceExhausted" && code != "Unavailable" {
 					t.Fatalf("-kind %s: appends refused: %v\n%s", tc.kind, res.Appends.Errors, out.String())
 				}
 			}
