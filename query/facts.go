@@ -189,6 +189,9 @@ func (sc *factScratch) release() {
 // every row.
 type factStrings uint8
 
+// The bits of publisher, payee, programme and area follow one another in
+// the order the row holds them: decodeFacts shifts factPublisher by the
+// field's place.
 const (
 	factCurrency factStrings = 1 << iota
 	factPublisher

@@ -173,10 +173,10 @@ func StartFollower(ctx context.Context, l FollowLog, o FollowerOptions) (*Follow
 		x.mark, err = decodeWatermark(b)
 		if errors.Is(err, errOldIndex) || err == nil && x.mark.size > l.Size() {
 			x.slog.Warn("rebuilding the query index", "reason", fmt.Sprintf("%v, or ahead of the log", err))
-			x.mark, err = watermark{}, x.wipe(ctx)
+			x.mark, err = watermark{}, DropIndex(ctx, l)
 		}
 	case isNotFound(err):
-		err = x.wipe(ctx) // keys of an index of an older layout
+		err = DropIndex(ctx, l) // keys of an index of an older layout
 	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the query index: %w", err)
@@ -185,9 +185,6 @@ func StartFollower(ctx context.Context, l FollowLog, o FollowerOptions) (*Follow
 	go x.run(ctx)
 	return x, nil
 }
-
-// wipe deletes every key of the index.
-func (x *Follower) wipe(ctx context.Context) error { return DropIndex(ctx, x.log) }
 
 // IndexStore is what DropIndex needs of the log.
 type IndexStore interface {
