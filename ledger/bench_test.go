@@ -132,7 +132,7 @@ func BenchmarkAppendAtRate(b *testing.B) {
 }
 
 // fillLog appends n entries of size bytes with many callers.
-func fillLog(b testing.TB, l *Log, n, size int) {
+func fillLog(b *testing.B, l *Log, n, size int) {
 	var wg sync.WaitGroup
 	next := make(chan int, 1024)
 	for range 256 {
