@@ -78,6 +78,9 @@ type hookView struct {
 	cache   map[string][]byte
 }
 
+// errIndexKeyNotFound is hookView.Get's answer for an absent key.
+var errIndexKeyNotFound = fmt.Errorf("%w: no such index key", ErrNotFound)
+
 // hookCacheMax bounds the committed index keys a hookView remembers; when
 // full it starts again.
 const hookCacheMax = 1 << 15
@@ -91,7 +94,9 @@ func (v *hookView) Get(key []byte) ([]byte, error) {
 	}
 	item, err := v.snap.Get(indexKeyOf(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, fmt.Errorf("%w: index key %q", ErrNotFound, key)
+		// Most appends look up keys that do not exist yet (a new
+		// record's id): the key is not formatted into the error.
+		return nil, errIndexKeyNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading index key %q: %w", ErrStorage, key, err)

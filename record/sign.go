@@ -66,7 +66,10 @@ func ValidateKeyID(id string) error {
 // SigningMessage returns the message that is signed for a statement in
 // the log named origin.
 func SigningMessage(origin string, statement []byte) []byte {
-	m := make([]byte, 0, len(signingPrefix)+len(origin)+1+len(statement))
+	return appendSigningMessage(make([]byte, 0, len(signingPrefix)+len(origin)+1+len(statement)), origin, statement)
+}
+
+func appendSigningMessage(m []byte, origin string, statement []byte) []byte {
 	m = append(m, signingPrefix...)
 	m = append(m, origin...)
 	m = append(m, '\n')
@@ -117,11 +120,15 @@ type BatchVerifier struct {
 	origin string
 	bv     ed25519consensus.BatchVerifier
 	items  []batchItem
+	msg    []byte // the signing message being added; bv keeps no reference to it
 }
 
 type batchItem struct {
 	pub ed25519.PublicKey
 	ss  *akashiv1.SignedStatement
+	// wellFormed: the key and signature have their sizes and the key id is
+	// the key's, so the statement was added to bv.
+	wellFormed bool
 }
 
 // NewBatchVerifier returns a batch verifier for statements of the log
@@ -132,9 +139,11 @@ func NewBatchVerifier(origin string) *BatchVerifier {
 
 // Add queues a statement to verify against pub.
 func (b *BatchVerifier) Add(pub ed25519.PublicKey, ss *akashiv1.SignedStatement) {
-	b.items = append(b.items, batchItem{pub, ss})
-	if len(pub) == ed25519.PublicKeySize && len(ss.GetSignature()) == ed25519.SignatureSize && ss.GetKeyId() == KeyID(pub) {
-		b.bv.Add(pub, SigningMessage(b.origin, ss.GetStatement()), ss.GetSignature())
+	ok := len(pub) == ed25519.PublicKeySize && len(ss.GetSignature()) == ed25519.SignatureSize && ss.GetKeyId() == KeyID(pub)
+	b.items = append(b.items, batchItem{pub, ss, ok})
+	if ok {
+		b.msg = appendSigningMessage(b.msg[:0], b.origin, ss.GetStatement())
+		b.bv.Add(pub, b.msg, ss.GetSignature())
 	}
 }
 
@@ -151,9 +160,7 @@ func (b *BatchVerifier) Verify() []error {
 	errs := make([]error, len(b.items))
 	ok := len(b.items) > 0
 	for _, it := range b.items {
-		if len(it.pub) != ed25519.PublicKeySize || len(it.ss.GetSignature()) != ed25519.SignatureSize || it.ss.GetKeyId() != KeyID(it.pub) {
-			ok = false
-		}
+		ok = ok && it.wellFormed
 	}
 	if ok && len(b.items) >= minBatch && b.bv.Verify() {
 		return errs

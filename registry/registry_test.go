@@ -225,6 +225,54 @@ func TestBatchVerifierAgreesWithVerify(t *testing.T) {
 	}
 }
 
+// TestBatchVerifierMalformed: a statement whose key, key id or signature
+// is malformed is refused with VerifySignature's answer, alone, and the
+// well-formed statements around it are still accepted.
+func TestBatchVerifierMalformed(t *testing.T) {
+	k, other := key(8), key(9)
+	for _, tc := range []struct {
+		name   string
+		mutate func(ss *akashiv1.SignedStatement) ed25519.PublicKey
+	}{
+		{"key id of another key", func(ss *akashiv1.SignedStatement) ed25519.PublicKey {
+			ss.KeyId = record.KeyID(pub(other))
+			return pub(k)
+		}},
+		{"another key", func(ss *akashiv1.SignedStatement) ed25519.PublicKey { return pub(other) }},
+		{"short key", func(ss *akashiv1.SignedStatement) ed25519.PublicKey { return pub(k)[:31] }},
+		{"short signature", func(ss *akashiv1.SignedStatement) ed25519.PublicKey {
+			ss.Signature = ss.Signature[:63]
+			return pub(k)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bv := record.NewBatchVerifier(origin)
+			const bad = 5
+			var want error
+			for i := range 8 {
+				ss, _ := record.Sign(k, origin, rec(tokyo, fmt.Sprint("m-", i)))
+				p := pub(k)
+				if i == bad {
+					p = tc.mutate(ss)
+					want = record.VerifySignature(p, origin, ss)
+				}
+				bv.Add(p, ss)
+			}
+			if want == nil {
+				t.Fatal("the mutated statement verifies alone")
+			}
+			for i, err := range bv.Verify() {
+				switch {
+				case i == bad && (err == nil || err.Error() != want.Error()):
+					t.Errorf("statement %d: got %v, want %v", i, err, want)
+				case i != bad && err != nil:
+					t.Errorf("well-formed statement %d refused: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
 // TestSmallBatches: batches below the size worth batching are verified one
 // by one, with the same answers.
 func TestSmallBatches(t *testing.T) {

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -17,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -669,26 +671,25 @@ func entryProto(e ledger.Entry) *akashiv1.Entry {
 }
 
 func receiptProto(r *verify.Receipt) *akashiv1.Receipt {
-	cp, _ := verify.ParseCheckpoint(checkpointText(r.Checkpoint))
 	return &akashiv1.Receipt{
 		Index:          r.Index,
 		Header:         r.Header,
 		LeafHash:       r.LeafHash[:],
 		ChainHash:      r.ChainHash[:],
 		Checkpoint:     string(r.Checkpoint),
-		TreeSize:       cp.Size,
+		TreeSize:       checkpointSize(r.Checkpoint),
 		InclusionProof: hashesProto(r.Proof),
 	}
 }
 
-// checkpointText returns the text of a signed note, before its signatures.
-func checkpointText(signed []byte) []byte {
-	for i := 0; i+1 < len(signed); i++ {
-		if signed[i] == '\n' && signed[i+1] == '\n' {
-			return signed[:i+1]
-		}
-	}
-	return signed
+// checkpointSize returns the tree size of a checkpoint the log signed: its
+// second line. Every receipt carries it, so it is read without parsing
+// the whole note again.
+func checkpointSize(signed []byte) uint64 {
+	_, rest, _ := bytes.Cut(signed, []byte{'\n'})
+	line, _, _ := bytes.Cut(rest, []byte{'\n'})
+	n, _ := strconv.ParseUint(string(line), 10, 64)
+	return n
 }
 
 func hashesProto(hs []verify.Hash) [][]byte {
