@@ -39,6 +39,7 @@ func TestOptionsValidation(t *testing.T) {
 		{"pending bytes below payload", func(o *Options) { o.MaxPendingBytes = 10 }, "MaxPendingBytes"},
 		{"batch bytes below payload", func(o *Options) { o.MaxBatchBytes = 10 }, "MaxBatchBytes"},
 		{"memtable too small for batches", func(o *Options) { o.MemTableSize = 1 << 20 }, "MemTableSize"},
+		{"negative queue floor", func(o *Options) { o.MinQueue = -1 }, "MinQueue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := Options{Origin: testOrigin, Signer: s, Verifier: v}
@@ -152,55 +153,68 @@ func TestOpenAfterCrashLeftovers(t *testing.T) {
 	}
 }
 
-// TestPushback stalls the sequencer through its clock, fills the queue and
-// checks that the next append is refused at once with ErrPushback, then
-// that everything admitted is committed when the sequencer resumes.
+// TestPushback stalls the sequencer through its clock, fills what the log
+// lets wait (the queue's capacity, or MinQueue while no commit rate is
+// known) and checks that the next append is refused at once with
+// ErrPushback, then that everything admitted is committed when the
+// sequencer resumes.
 func TestPushback(t *testing.T) {
-	release := make(chan struct{})
-	var once sync.Once
-	stalled := make(chan struct{})
-	l := openTest(t, t.TempDir(), func(o *Options) {
-		o.MaxPending = 4
-		o.Now = func() time.Time {
-			once.Do(func() { close(stalled) })
-			<-release
-			return time.Now()
-		}
-	})
-	defer l.Close()
-	ctx := t.Context()
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	start := func() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := l.Append(ctx, []byte("x"))
-			errs <- err
-		}()
-	}
-	start() // taken by the sequencer, which stalls in Now
-	<-stalled
-	for range 4 { // fill the queue
-		start()
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(l.queue) < 4 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if _, err := l.Append(ctx, []byte("y")); !errors.Is(err, ErrPushback) {
-		t.Fatalf("Append on a full queue = %v, want ErrPushback", err)
-	}
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("admitted append failed: %v", err)
-		}
-	}
-	if got := l.Size(); got != 5 {
-		t.Errorf("Size() = %d, want 5", got)
+	for _, tc := range []struct {
+		name string
+		opts func(*Options)
+		fill int // appends that wait besides the one the sequencer holds
+	}{
+		{"full queue", func(o *Options) { o.MaxPending = 4 }, 4},
+		{"MinQueue appends waiting", func(o *Options) { o.MinQueue = 3 }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var once sync.Once
+			stalled := make(chan struct{})
+			l := openTest(t, t.TempDir(), func(o *Options) {
+				tc.opts(o)
+				o.Now = func() time.Time {
+					once.Do(func() { close(stalled) })
+					<-release
+					return time.Now()
+				}
+			})
+			defer l.Close()
+			ctx := t.Context()
+			var wg sync.WaitGroup
+			errs := make(chan error, 10)
+			start := func() {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := l.Append(ctx, []byte("x"))
+					errs <- err
+				}()
+			}
+			start() // taken by the sequencer, which stalls in Now
+			<-stalled
+			for range tc.fill {
+				start()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for l.pending.Load() < int64(1+tc.fill) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if _, err := l.Append(ctx, []byte("y")); !errors.Is(err, ErrPushback) {
+				t.Fatalf("Append with %d waiting = %v, want ErrPushback", 1+tc.fill, err)
+			}
+			close(release)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("admitted append failed: %v", err)
+				}
+			}
+			if got, want := l.Size(), uint64(1+tc.fill); got != want {
+				t.Errorf("Size() = %d, want %d", got, want)
+			}
+		})
 	}
 }
 

@@ -31,8 +31,16 @@ const (
 	// DefaultMaxQueueDelay bounds how long admitted appends wait in the
 	// queue: beyond the appends the log commits in that time, at the rate
 	// it has been committing, Append fails fast with ErrPushback, so that
-	// the appends it admits keep a bounded latency under any load.
-	DefaultMaxQueueDelay = 100 * time.Millisecond
+	// the appends it admits keep a bounded latency under any load. (With
+	// 100 ms and the server's MinQueue, admitted unary appends at three
+	// times capacity waited about twice as long at the median; see
+	// docs/BENCHMARKS.md.)
+	DefaultMaxQueueDelay = 50 * time.Millisecond
+	// DefaultMinQueue is the fewest appends Admit lets wait, whatever the
+	// measured commit rate: that rate is what arrived lately, which under
+	// a light load says nothing of what the log could commit, and a crowd
+	// of callers arriving at an idle log must not be refused.
+	DefaultMinQueue = 512
 	// DefaultMaxPendingBytes bounds the payload bytes queued for the sequencer.
 	DefaultMaxPendingBytes = 64 << 20
 	// DefaultMaxPayloadSize bounds one payload.
@@ -91,6 +99,7 @@ type Options struct {
 	MaxPending       int
 	MaxPendingBytes  int
 	MaxQueueDelay    time.Duration
+	MinQueue         int
 	MaxPayloadSize   int
 	TileCacheSize    int
 	GCInterval       time.Duration
@@ -158,6 +167,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxQueueDelay == 0 {
 		o.MaxQueueDelay = DefaultMaxQueueDelay
 	}
+	if o.MinQueue == 0 {
+		o.MinQueue = DefaultMinQueue
+	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
@@ -210,6 +222,8 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("TileCacheSize", o.TileCacheSize, ">= 0")
 	case o.MaxQueueDelay < 0:
 		return bad("MaxQueueDelay", o.MaxQueueDelay, "> 0")
+	case o.MinQueue < 0:
+		return bad("MinQueue", o.MinQueue, "> 0")
 	case o.GCInterval < 0:
 		return bad("GCInterval", o.GCInterval, "> 0")
 	case o.NumMemtables < 1:

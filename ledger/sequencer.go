@@ -216,10 +216,6 @@ const (
 	maxIndexCount = 256
 )
 
-// minPendingLimit is the fewest appends Admit lets wait, whatever the
-// measured commit rate.
-const minPendingLimit = 512
-
 // Admit reports, cheaply, whether an append would be admitted now: it
 // returns ErrPushback when the appends already waiting would take longer
 // than MaxQueueDelay to commit at the rate the log has been committing.
@@ -227,7 +223,7 @@ const minPendingLimit = 512
 // signature check) call it first, so that an overloaded log refuses work
 // before it is done.
 func (l *Log) Admit() error {
-	limit := max(minPendingLimit, int64(float64(l.rate.Load())*l.opts.MaxQueueDelay.Seconds()))
+	limit := max(int64(l.opts.MinQueue), int64(float64(l.rate.Load())*l.opts.MaxQueueDelay.Seconds()))
 	if n := l.pending.Load(); n >= limit {
 		return fmt.Errorf("%w: %d appends waiting, %.0f ms of work at %d entries/s", ErrPushback, n, 1000*float64(n)/float64(max(1, l.rate.Load())), l.rate.Load())
 	}

@@ -52,6 +52,12 @@ const (
 	// instead of ~230 of ~22, and p99 3.5× lower for ~7 ms more at the
 	// median; 5 ms changed nothing measurable (docs/BENCHMARKS.md).
 	defaultBatchInterval = 10 * time.Millisecond
+	// serveMinQueue is the ledger's MinQueue. The server hands the log at
+	// most 64 unary appends per core at once (and streams wait while the
+	// log pushes back), so it needs no floor of 512 waiting appends: with
+	// 512, admitted unary appends at three times capacity waited ~110 ms
+	// in the queue at the ~4,500/s committed (docs/BENCHMARKS.md).
+	serveMinQueue = 128
 )
 
 // serveConfig is what akashi serve runs with.
@@ -220,6 +226,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (err er
 		Logger:   logger,
 		// Zero (tests calling serve directly) is the ledger's default.
 		MaxQueueDelay: c.MaxQueueDelay,
+		MinQueue:      serveMinQueue,
 		BatchInterval: c.BatchInterval,
 		MinFreeSpace:  c.MinFreeMiB << 20,
 		OnCommit: func(entries, _ int, took time.Duration) {
