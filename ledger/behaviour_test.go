@@ -218,6 +218,74 @@ func TestPushback(t *testing.T) {
 	}
 }
 
+// TestSubmitWait: SubmitWait is not held to Admit's bound, and while the
+// queue is full it waits (or gives up with its context) instead of
+// failing, and submits once an answered append leaves room.
+func TestSubmitWait(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	stalled := make(chan struct{})
+	l := openTest(t, t.TempDir(), func(o *Options) {
+		o.MinQueue = 1
+		o.MaxPending = 1
+		o.Now = func() time.Time {
+			once.Do(func() { close(stalled) })
+			<-release
+			return time.Now()
+		}
+	})
+	defer l.Close()
+	ctx := t.Context()
+	first, err := l.Submit([]byte("a"), nil) // taken by the sequencer, which stalls
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-stalled
+	if _, err := l.Submit([]byte("b"), nil); !errors.Is(err, ErrPushback) {
+		t.Fatalf("Submit with MinQueue appends waiting = %v, want ErrPushback", err)
+	}
+	second, err := l.SubmitWait(ctx, []byte("b"), nil) // the queue has room
+	if err != nil {
+		t.Fatalf("SubmitWait with MinQueue appends waiting and room in the queue = %v", err)
+	}
+	if _, err := l.Submit([]byte("c"), nil); !errors.Is(err, ErrPushback) {
+		t.Fatalf("Submit on a full queue = %v, want ErrPushback", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := l.SubmitWait(short, []byte("c"), nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SubmitWait while full, context ending = %v, want DeadlineExceeded", err)
+	}
+	type result struct {
+		p   *Pending
+		err error
+	}
+	third := make(chan result, 1)
+	go func() {
+		p, err := l.SubmitWait(ctx, []byte("c"), nil)
+		third <- result{p, err}
+	}()
+	select {
+	case r := <-third:
+		t.Fatalf("SubmitWait returned while the log was full: %v", r.err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	r := <-third
+	if r.err != nil {
+		t.Fatalf("SubmitWait after room was made = %v", r.err)
+	}
+	for i, p := range []*Pending{first, second, r.p} {
+		rc, err := p.Wait(ctx)
+		if err != nil || rc.Index != uint64(i) {
+			t.Fatalf("append %d: receipt %v, %v; want index %d", i, rc, err, i)
+		}
+	}
+	if n := l.roomWaiters.Load(); n != 0 {
+		t.Errorf("%d waiters still registered", n)
+	}
+}
+
 func TestPendingBytesBound(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once

@@ -94,6 +94,11 @@ type Log struct {
 	rate         atomic.Int64 // entries committed per second, smoothed
 	rateSince    time.Time    // the committer's: start of the rate window
 	rateCount    int64        // the committer's: entries in the window
+	// room wakes the callers of SubmitWait that the log pushed back: it is
+	// closed, and replaced, when an answered append leaves room.
+	roomMu      sync.Mutex
+	room        chan struct{}
+	roomWaiters atomic.Int64
 
 	// The sequencer's own state; see sequencer.go.
 	seq seqState

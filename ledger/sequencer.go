@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -146,14 +147,67 @@ type Pending struct {
 // commits are shared. It fails fast with ErrPushback when the queue is
 // full, and with ErrTooLarge or ErrClosed.
 func (l *Log) Submit(payload []byte, arg any) (*Pending, error) {
+	return l.submit(payload, arg, true)
+}
+
+// submit is Submit; admit says whether Admit's bound on the queueing delay
+// applies, or only the queue's capacity and MaxPendingBytes.
+func (l *Log) submit(payload []byte, arg any, admit bool) (*Pending, error) {
 	if len(payload) == 0 || len(payload) > l.opts.MaxPayloadSize {
 		return nil, fmt.Errorf("%w: payload of %d bytes, want 1 to %d", ErrTooLarge, len(payload), l.opts.MaxPayloadSize)
 	}
 	r := &request{payload: bytes.Clone(payload), arg: arg, digest: verify.PayloadDigest(payload), done: make(chan struct{})}
-	if err := l.enqueue(r); err != nil {
+	if err := l.enqueue(r, admit); err != nil {
 		return nil, err
 	}
 	return &Pending{l: l, r: r}, nil
+}
+
+// SubmitWait is Submit for a caller that must keep its appends in order
+// and bounds how many it has in flight itself (a stream with its window):
+// Admit's bound on the queueing delay, which is for refusing work before
+// it is done, does not apply, and while the queue or MaxPendingBytes is
+// full it waits for room instead of failing with ErrPushback. Its appends
+// wait in the queue, where they make larger batches, rather than outside
+// it. It returns ctx's error if ctx ends first.
+func (l *Log) SubmitWait(ctx context.Context, payload []byte, arg any) (*Pending, error) {
+	for {
+		room := l.roomSignal()
+		p, err := l.submit(payload, arg, false)
+		if !errors.Is(err, ErrPushback) {
+			l.roomWaiters.Add(-1)
+			return p, err
+		}
+		select {
+		case <-room:
+			l.roomWaiters.Add(-1)
+		case <-ctx.Done():
+			l.roomWaiters.Add(-1)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// roomSignal registers a waiter for room and returns the channel that
+// will be closed when an append is answered; the caller then unregisters.
+func (l *Log) roomSignal() <-chan struct{} {
+	l.roomWaiters.Add(1)
+	l.roomMu.Lock()
+	defer l.roomMu.Unlock()
+	if l.room == nil {
+		l.room = make(chan struct{})
+	}
+	return l.room
+}
+
+// wakeRoomWaiters wakes the callers of SubmitWait waiting for room.
+func (l *Log) wakeRoomWaiters() {
+	l.roomMu.Lock()
+	defer l.roomMu.Unlock()
+	if l.room != nil {
+		close(l.room)
+		l.room = nil
+	}
 }
 
 // Wait waits until the append is durable and returns its receipt. If ctx
@@ -184,14 +238,16 @@ func (p *Pending) Wait(ctx context.Context) (*verify.Receipt, error) {
 }
 
 // enqueue admits a request to the sequencer's queue or pushes back.
-func (l *Log) enqueue(r *request) error {
+func (l *Log) enqueue(r *request, admit bool) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	if l.closed {
 		return ErrClosed
 	}
-	if err := l.Admit(); err != nil {
-		return err
+	if admit {
+		if err := l.Admit(); err != nil {
+			return err
+		}
 	}
 	n := int64(len(r.payload))
 	if l.pendingBytes.Add(n) > int64(l.opts.MaxPendingBytes) {
@@ -252,6 +308,9 @@ func (l *Log) finish(r *request, err error) {
 	l.pendingBytes.Add(-int64(len(r.payload)))
 	r.payload = nil
 	close(r.done)
+	if l.roomWaiters.Load() > 0 {
+		l.wakeRoomWaiters()
+	}
 }
 
 // sequence is the sequencer goroutine.

@@ -243,7 +243,9 @@ func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer
 			sl := slot{pos: pos, err: errs[i]}
 			pos++
 			if sl.err == nil {
-				sl.pending, sl.err = s.submit(ctx, checked[i].payload, checked[i].p)
+				// A stream's statements must reach the log in order: wait
+				// while the log pushes back.
+				sl.pending, sl.err = s.log.SubmitWait(ctx, checked[i].payload, checked[i].p)
 			}
 			select {
 			case slots <- sl:
@@ -264,22 +266,6 @@ func (s *Server) AppendRecords(stream akashiv1.LedgerService_AppendRecordsServer
 	default:
 	}
 	return s.status(ctx, ctx.Err())
-}
-
-// submit submits a prepared statement, waiting while the log pushes back:
-// a stream's statements must reach the log in order.
-func (s *Server) submit(ctx context.Context, payload []byte, p *pending) (*ledger.Pending, error) {
-	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		lp, err := s.log.Submit(payload, p)
-		if !errors.Is(err, ledger.ErrPushback) {
-			return lp, err
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
 
 func (s *Server) preparingLimit() int64 { return int64(maxPreparingPerCPU * runtime.GOMAXPROCS(0)) }
