@@ -53,8 +53,9 @@ const (
 	// median; 5 ms changed nothing measurable (docs/BENCHMARKS.md).
 	defaultBatchInterval = 10 * time.Millisecond
 	// serveMinQueue is the ledger's MinQueue. The server hands the log at
-	// most 64 unary appends per core at once (and streams wait while the
-	// log pushes back), so it needs no floor of 512 waiting appends: with
+	// most 64 unary appends per core at once (streams, held by their
+	// windows, are not subject to it: Log.SubmitWait), so it needs no
+	// floor of 512 waiting appends: with
 	// 512, admitted unary appends at three times capacity waited ~110 ms
 	// in the queue at the ~4,500/s committed (docs/BENCHMARKS.md).
 	serveMinQueue = 128
