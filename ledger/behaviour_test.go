@@ -153,6 +153,25 @@ func TestOpenAfterCrashLeftovers(t *testing.T) {
 	}
 }
 
+// openStalling opens a test log whose sequencer stalls, in its clock, on
+// the first batch it takes, until release is closed; stalled is closed
+// when it does.
+func openStalling(t *testing.T, mod func(*Options)) (l *Log, stalled <-chan struct{}, release chan<- struct{}) {
+	t.Helper()
+	rel := make(chan struct{})
+	st := make(chan struct{})
+	var once sync.Once
+	l = openTest(t, t.TempDir(), func(o *Options) {
+		mod(o)
+		o.Now = func() time.Time {
+			once.Do(func() { close(st) })
+			<-rel
+			return time.Now()
+		}
+	})
+	return l, st, rel
+}
+
 // TestPushback stalls the sequencer through its clock, fills what the log
 // lets wait (the queue's capacity, or MinQueue while no commit rate is
 // known) and checks that the next append is refused at once with
@@ -168,17 +187,7 @@ func TestPushback(t *testing.T) {
 		{"MinQueue appends waiting", func(o *Options) { o.MinQueue = 3 }, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			release := make(chan struct{})
-			var once sync.Once
-			stalled := make(chan struct{})
-			l := openTest(t, t.TempDir(), func(o *Options) {
-				tc.opts(o)
-				o.Now = func() time.Time {
-					once.Do(func() { close(stalled) })
-					<-release
-					return time.Now()
-				}
-			})
+			l, stalled, release := openStalling(t, tc.opts)
 			defer l.Close()
 			ctx := t.Context()
 			var wg sync.WaitGroup
@@ -222,17 +231,9 @@ func TestPushback(t *testing.T) {
 // queue is full it waits (or gives up with its context) instead of
 // failing, and submits once an answered append leaves room.
 func TestSubmitWait(t *testing.T) {
-	release := make(chan struct{})
-	var once sync.Once
-	stalled := make(chan struct{})
-	l := openTest(t, t.TempDir(), func(o *Options) {
+	l, stalled, release := openStalling(t, func(o *Options) {
 		o.MinQueue = 1
 		o.MaxPending = 1
-		o.Now = func() time.Time {
-			once.Do(func() { close(stalled) })
-			<-release
-			return time.Now()
-		}
 	})
 	defer l.Close()
 	ctx := t.Context()
@@ -287,18 +288,10 @@ func TestSubmitWait(t *testing.T) {
 }
 
 func TestPendingBytesBound(t *testing.T) {
-	release := make(chan struct{})
-	var once sync.Once
-	stalled := make(chan struct{})
-	l := openTest(t, t.TempDir(), func(o *Options) {
+	l, stalled, release := openStalling(t, func(o *Options) {
 		o.MaxPayloadSize = 1000
 		o.MaxPendingBytes = 2500
 		o.MaxBatchBytes = 4096
-		o.Now = func() time.Time {
-			once.Do(func() { close(stalled) })
-			<-release
-			return time.Now()
-		}
 	})
 	defer l.Close()
 	var wg sync.WaitGroup
