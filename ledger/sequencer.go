@@ -171,27 +171,36 @@ func (l *Log) submit(payload []byte, arg any, admit bool) (*Pending, error) {
 // wait in the queue, where they make larger batches, rather than outside
 // it. It returns ctx's error if ctx ends first.
 func (l *Log) SubmitWait(ctx context.Context, payload []byte, arg any) (*Pending, error) {
+	// room is nil until the log first pushes back; from then on this
+	// caller is counted as a waiter, and takes the channel to wait on
+	// before each new try, so that room made in between is not missed.
+	var room <-chan struct{}
+	defer func() {
+		if room != nil {
+			l.roomWaiters.Add(-1)
+		}
+	}()
 	for {
-		room := l.roomSignal()
 		p, err := l.submit(payload, arg, false)
 		if !errors.Is(err, ErrPushback) {
-			l.roomWaiters.Add(-1)
 			return p, err
 		}
-		select {
-		case <-room:
-			l.roomWaiters.Add(-1)
-		case <-ctx.Done():
-			l.roomWaiters.Add(-1)
-			return nil, ctx.Err()
+		if room == nil {
+			l.roomWaiters.Add(1)
+		} else {
+			select {
+			case <-room:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
+		room = l.roomChan()
 	}
 }
 
-// roomSignal registers a waiter for room and returns the channel that
-// will be closed when an append is answered; the caller then unregisters.
-func (l *Log) roomSignal() <-chan struct{} {
-	l.roomWaiters.Add(1)
+// roomChan returns the channel that will be closed when an append is
+// answered while SubmitWait callers wait.
+func (l *Log) roomChan() <-chan struct{} {
 	l.roomMu.Lock()
 	defer l.roomMu.Unlock()
 	if l.room == nil {
